@@ -1,0 +1,1 @@
+"""SQLite storage: schema and migrations, the single writer, and read queries."""

@@ -1,0 +1,141 @@
+"""Every conversation and message as JSON or CSV (the shape is part of the contract).
+
+Reads through a read-only connection inside one transaction, so the export is a
+consistent snapshot even while the app keeps receiving messages (WAL lets it read
+without blocking the writer).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+from desktop.store.database import connect
+
+CSV_COLUMNS: Final = (
+    "our_number",
+    "contact_number",
+    "contact_name",
+    "sid",
+    "direction",
+    "from",
+    "to",
+    "body",
+    "status",
+    "error_code",
+    "created_at",
+    "media_content_types",
+    "media_files",
+)
+
+
+def iso_utc(ms: int) -> str:
+    return (
+        datetime.fromtimestamp(ms / 1000, tz=UTC)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def _conversations(conn: sqlite3.Connection, media_dir: Path) -> Iterator[dict[str, Any]]:
+    media: dict[int, list[dict[str, Any]]] = {}
+    for message_id, content_type, file in conn.execute(
+        "SELECT message_id, content_type, file FROM media ORDER BY message_id, idx"
+    ):
+        media.setdefault(message_id, []).append(
+            {
+                "content_type": content_type,
+                "file": str(media_dir / file) if file else None,
+            }
+        )
+    conversations = conn.execute(
+        "SELECT c.id, c.our_number, k.e164, k.name FROM conversations c "
+        "JOIN contacts k ON k.id = c.contact_id ORDER BY c.last_message_at DESC, c.id DESC"
+    ).fetchall()
+    for conversation_id, our_number, contact_number, contact_name in conversations:
+        rows = conn.execute(
+            "SELECT id, sid, direction, from_number, to_number, body, status, error_code, "
+            "created_at FROM messages WHERE conversation_id = ? ORDER BY created_at, id",
+            (conversation_id,),
+        )
+        messages = [
+            {
+                "sid": sid,
+                "direction": direction,
+                "from": from_number,
+                "to": to_number,
+                "body": body,
+                "status": status,
+                "error_code": error_code,
+                "created_at": iso_utc(created_at),
+                "media": media.get(message_id, []),
+            }
+            for (
+                message_id,
+                sid,
+                direction,
+                from_number,
+                to_number,
+                body,
+                status,
+                error_code,
+                created_at,
+            ) in rows
+        ]
+        if not messages:
+            continue
+        yield {
+            "our_number": our_number,
+            "contact_number": contact_number,
+            "contact_name": contact_name,
+            "messages": messages,
+        }
+
+
+def export(database: Path, media_dir: Path, out: TextIO, fmt: str = "json") -> int:
+    """Write the export to ``out``; returns the number of messages written."""
+    conn = connect(database, read_only=True)
+    count = 0
+    try:
+        conn.execute("BEGIN")  # one snapshot for the whole export
+        if fmt == "json":
+            out.write('{"conversations": [')
+            for index, conversation in enumerate(_conversations(conn, media_dir)):
+                out.write(",\n" if index else "\n")
+                json.dump(conversation, out, ensure_ascii=False)
+                count += len(conversation["messages"])
+            out.write("\n]}\n")
+        elif fmt == "csv":
+            writer = csv.writer(out)
+            writer.writerow(CSV_COLUMNS)
+            for conversation in _conversations(conn, media_dir):
+                for m in conversation["messages"]:
+                    writer.writerow(
+                        [
+                            conversation["our_number"],
+                            conversation["contact_number"],
+                            conversation["contact_name"],
+                            m["sid"] or "",
+                            m["direction"],
+                            m["from"],
+                            m["to"],
+                            m["body"],
+                            m["status"],
+                            "" if m["error_code"] is None else m["error_code"],
+                            m["created_at"],
+                            ";".join(x["content_type"] for x in m["media"]),
+                            ";".join(x["file"] or "" for x in m["media"]),
+                        ]
+                    )
+                    count += 1
+        else:
+            raise ValueError(f"unknown export format {fmt!r}")
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return count

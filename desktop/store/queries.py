@@ -1,0 +1,334 @@
+"""Read-only queries, run on the caller's own connection (each thread opens its own).
+
+Designed for the sizes the app must stay fast at (100k messages, 2k conversations): the
+conversation list reads a denormalised summary (no aggregation over messages), threads
+load in pages by ``(created_at, id)`` keyset, and search uses the FTS5 index newest first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from desktop.domain.models import Geo
+
+PAGE_SIZE: Final = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    id: int
+    contact_id: int
+    contact_number: str
+    contact_name: str
+    our_number: str
+    opted_out: bool
+    unread_count: int
+    last_message_at: int
+    snippet: str
+    last_direction: str
+    last_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRow:
+    id: int
+    message_id: int
+    index: int
+    content_type: str
+    file: str | None
+    thumbnail: str | None
+    state: str
+    last_error: str
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    id: int
+    sid: str | None
+    conversation_id: int
+    direction: str
+    from_number: str
+    to_number: str
+    body: str
+    status: str
+    error_code: int | None
+    num_segments: int
+    num_media: int
+    created_at: int
+    from_geo: Geo
+    outbox_state: str | None = None
+    outbox_error: str = ""
+    media: tuple[MediaRow, ...] = field(default=())
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """Position in its thread: messages are ordered by (created_at, id)."""
+        return (self.created_at, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    message_id: int
+    conversation_id: int
+    created_at: int
+    direction: str
+    snippet: str
+    contact_number: str
+    contact_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRow:
+    e164: str
+    sid: str
+    friendly_name: str
+    sms: bool
+    mms: bool
+    sms_url: str
+
+
+_CONVERSATION_SELECT: Final = """
+    SELECT c.id, c.contact_id, k.e164, k.name, c.our_number, c.opted_out, c.unread_count,
+           c.last_message_at, c.snippet, c.last_direction, c.last_status
+    FROM conversations c JOIN contacts k ON k.id = c.contact_id
+"""
+
+
+def _conversation(row: tuple[Any, ...]) -> ConversationRow:
+    return ConversationRow(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        bool(row[5]),
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+    )
+
+
+def conversations(conn: sqlite3.Connection) -> list[ConversationRow]:
+    """Every conversation that has a message, newest first."""
+    rows = conn.execute(
+        _CONVERSATION_SELECT + " WHERE c.last_message_id IS NOT NULL "
+        "ORDER BY c.last_message_at DESC, c.id DESC"
+    ).fetchall()
+    return [_conversation(r) for r in rows]
+
+
+def conversation(conn: sqlite3.Connection, conversation_id: int) -> ConversationRow | None:
+    row = conn.execute(
+        _CONVERSATION_SELECT + " WHERE c.id = ?",
+        (conversation_id,),
+    ).fetchone()
+    return None if row is None else _conversation(row)
+
+
+def find_conversation(conn: sqlite3.Connection, our_number: str, contact_number: str) -> int | None:
+    row = conn.execute(
+        "SELECT c.id FROM conversations c JOIN contacts k ON k.id = c.contact_id "
+        "WHERE c.our_number = ? AND k.e164 = ?",
+        (our_number, contact_number),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def total_unread(conn: sqlite3.Connection) -> int:
+    return int(
+        conn.execute("SELECT coalesce(sum(unread_count), 0) FROM conversations").fetchone()[0]
+    )
+
+
+_MESSAGE_SELECT: Final = """
+    SELECT m.id, m.sid, m.conversation_id, m.direction, m.from_number, m.to_number, m.body,
+           m.status, m.error_code, m.num_segments, m.num_media, m.created_at,
+           m.from_city, m.from_state, m.from_zip, m.from_country, o.state, o.last_error
+    FROM messages m LEFT JOIN outbox o ON o.message_id = m.id
+"""
+
+
+def _messages(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[MessageRow]:
+    media_by_message = _media_for(conn, [r[0] for r in rows if r[10]])
+    return [
+        MessageRow(
+            id=r[0],
+            sid=r[1],
+            conversation_id=r[2],
+            direction=r[3],
+            from_number=r[4],
+            to_number=r[5],
+            body=r[6],
+            status=r[7],
+            error_code=r[8],
+            num_segments=r[9],
+            num_media=r[10],
+            created_at=r[11],
+            from_geo=Geo(r[12], r[13], r[14], r[15]),
+            outbox_state=r[16],
+            outbox_error=r[17] or "",
+            media=media_by_message.get(r[0], ()),
+        )
+        for r in rows
+    ]
+
+
+def _media_for(conn: sqlite3.Connection, message_ids: list[int]) -> dict[int, tuple[MediaRow, ...]]:
+    if not message_ids:
+        return {}
+    found: dict[int, list[MediaRow]] = {}
+    # json_each keeps this one statement whatever the page size (no parameter limit).
+    rows = conn.execute(
+        "SELECT id, message_id, idx, content_type, file, thumbnail, state, last_error, width, "
+        "height FROM media WHERE message_id IN (SELECT value FROM json_each(?)) "
+        "ORDER BY message_id, idx",
+        (json.dumps(message_ids),),
+    ).fetchall()
+    for r in rows:
+        found.setdefault(r[1], []).append(MediaRow(*r))
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def thread_page(
+    conn: sqlite3.Connection,
+    conversation_id: int,
+    *,
+    before: tuple[int, int] | None = None,
+    limit: int = PAGE_SIZE,
+) -> list[MessageRow]:
+    """Up to ``limit`` messages older than ``before`` (newest page when None), oldest first."""
+    if before is None:
+        rows = conn.execute(
+            _MESSAGE_SELECT + " WHERE m.conversation_id = ? "
+            "ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
+            (conversation_id, limit),
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            _MESSAGE_SELECT + " WHERE m.conversation_id = ? AND (m.created_at, m.id) < (?, ?) "
+            "ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
+            (conversation_id, before[0], before[1], limit),
+        ).fetchall()
+    rows.reverse()
+    return _messages(conn, rows)
+
+
+def thread_since(
+    conn: sqlite3.Connection, conversation_id: int, after: tuple[int, int]
+) -> list[MessageRow]:
+    """Messages newer than ``after``, oldest first (what arrived since the view loaded)."""
+    rows = conn.execute(
+        _MESSAGE_SELECT + " WHERE m.conversation_id = ? AND (m.created_at, m.id) > (?, ?) "
+        "ORDER BY m.created_at, m.id",
+        (conversation_id, after[0], after[1]),
+    ).fetchall()
+    return _messages(conn, rows)
+
+
+def messages_by_id(conn: sqlite3.Connection, ids: list[int]) -> list[MessageRow]:
+    if not ids:
+        return []
+    rows = conn.execute(
+        _MESSAGE_SELECT  # noqa: S608
+        + " WHERE m.id IN (SELECT value FROM json_each(?)) "
+        "ORDER BY m.created_at, m.id",
+        (json.dumps(ids),),
+    ).fetchall()
+    return _messages(conn, rows)
+
+
+def count_newer(conn: sqlite3.Connection, conversation_id: int, key: tuple[int, int]) -> int:
+    """How many messages of the thread come after ``key`` (to load a page around a hit)."""
+    return int(
+        conn.execute(
+            "SELECT count(*) FROM messages WHERE conversation_id = ? AND (created_at, id) > (?, ?)",
+            (conversation_id, key[0], key[1]),
+        ).fetchone()[0]
+    )
+
+
+_WORD: Final = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str | None:
+    """Turn what the user typed into a safe FTS5 query: every word, as a prefix, ANDed."""
+    words = _WORD.findall(text)
+    if not words:
+        return None
+    return " ".join(f'"{w}"*' for w in words[:12])
+
+
+def search(conn: sqlite3.Connection, text: str, limit: int = 100) -> list[SearchHit]:
+    """Messages containing every word of ``text`` (prefix match), newest first."""
+    query = fts_query(text)
+    if query is None:
+        return []
+    rows = conn.execute(
+        """
+        SELECT m.id, m.conversation_id, m.created_at, m.direction,
+               snippet(messages_fts, 0, '[', ']', '…', 10), k.e164, k.name
+        FROM messages_fts
+        JOIN messages m ON m.id = messages_fts.rowid
+        JOIN conversations c ON c.id = m.conversation_id
+        JOIN contacts k ON k.id = c.contact_id
+        WHERE messages_fts MATCH ?
+        ORDER BY messages_fts.rowid DESC LIMIT ?
+        """,
+        (query, limit),
+    ).fetchall()
+    return [SearchHit(*r) for r in rows]
+
+
+def our_numbers(conn: sqlite3.Connection) -> list[NumberRow]:
+    rows = conn.execute(
+        "SELECT e164, sid, friendly_name, sms, mms, sms_url FROM our_numbers ORDER BY e164"
+    ).fetchall()
+    return [NumberRow(r[0], r[1], r[2], bool(r[3]), bool(r[4]), r[5]) for r in rows]
+
+
+def sync_value(conn: sqlite3.Connection, key: str, default: Any = None) -> Any:
+    row = conn.execute("SELECT value FROM sync_state WHERE key = ?", (key,)).fetchone()
+    return default if row is None else json.loads(row[0])
+
+
+def latest_message_ms(conn: sqlite3.Connection) -> int | None:
+    """When the newest message we know of (with a Twilio SID) was created."""
+    row = conn.execute("SELECT max(created_at) FROM messages WHERE sid IS NOT NULL").fetchone()
+    return None if row[0] is None else int(row[0])
+
+
+@dataclass(frozen=True, slots=True)
+class MediaJob:
+    media_id: int
+    message_id: int
+    message_sid: str
+    index: int
+    url: str
+    content_type: str
+    attempts: int
+
+
+def media_to_fetch(conn: sqlite3.Connection, now_ms: int, limit: int = 50) -> list[MediaJob]:
+    rows = conn.execute(
+        """
+        SELECT media.id, m.id, m.sid, media.idx, media.url, media.content_type, media.attempts
+        FROM media JOIN messages m ON m.id = media.message_id
+        WHERE media.state = 'pending' AND media.next_attempt_at <= ? AND m.sid IS NOT NULL
+        ORDER BY media.next_attempt_at, media.id LIMIT ?
+        """,
+        (now_ms, limit),
+    ).fetchall()
+    return [MediaJob(*r) for r in rows]
+
+
+def next_media_attempt_ms(conn: sqlite3.Connection) -> int | None:
+    row = conn.execute("SELECT min(next_attempt_at) FROM media WHERE state = 'pending'").fetchone()
+    return None if row[0] is None else int(row[0])

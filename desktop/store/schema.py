@@ -1,0 +1,142 @@
+"""The database schema as a list of migrations, one per ``PRAGMA user_version``.
+
+A migration is a SQL script run inside one transaction together with the version bump,
+so a crash leaves the database at the old version or the new one, never in between.
+Never edit a released migration: add a new one.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+V1: Final = """
+CREATE TABLE our_numbers (
+    id              INTEGER PRIMARY KEY,
+    e164            TEXT NOT NULL UNIQUE,
+    sid             TEXT NOT NULL DEFAULT '',
+    friendly_name   TEXT NOT NULL DEFAULT '',
+    sms             INTEGER NOT NULL DEFAULT 1,
+    mms             INTEGER NOT NULL DEFAULT 0,
+    sms_url         TEXT NOT NULL DEFAULT '',
+    updated_at      INTEGER NOT NULL
+);
+
+CREATE TABLE contacts (
+    id              INTEGER PRIMARY KEY,
+    e164            TEXT NOT NULL UNIQUE,
+    name            TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE conversations (
+    id              INTEGER PRIMARY KEY,
+    contact_id      INTEGER NOT NULL REFERENCES contacts(id),
+    our_number      TEXT NOT NULL,
+    opted_out       INTEGER NOT NULL DEFAULT 0,
+    unread_count    INTEGER NOT NULL DEFAULT 0,
+    last_message_id INTEGER,
+    last_message_at INTEGER NOT NULL DEFAULT 0,
+    snippet         TEXT NOT NULL DEFAULT '',
+    last_direction  TEXT NOT NULL DEFAULT '',
+    last_status     TEXT NOT NULL DEFAULT '',
+    created_at      INTEGER NOT NULL,
+    UNIQUE (contact_id, our_number)
+);
+CREATE INDEX conversations_by_recency ON conversations (last_message_at DESC, id DESC);
+
+CREATE TABLE messages (
+    id              INTEGER PRIMARY KEY,
+    sid             TEXT UNIQUE,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+    direction       TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+    from_number     TEXT NOT NULL,
+    to_number       TEXT NOT NULL,
+    body            TEXT NOT NULL DEFAULT '',
+    status          TEXT NOT NULL,
+    status_rank     INTEGER NOT NULL,
+    error_code      INTEGER,
+    num_segments    INTEGER NOT NULL DEFAULT 1,
+    num_media       INTEGER NOT NULL DEFAULT 0,
+    from_city       TEXT NOT NULL DEFAULT '',
+    from_state      TEXT NOT NULL DEFAULT '',
+    from_zip        TEXT NOT NULL DEFAULT '',
+    from_country    TEXT NOT NULL DEFAULT '',
+    to_city         TEXT NOT NULL DEFAULT '',
+    to_state        TEXT NOT NULL DEFAULT '',
+    to_zip          TEXT NOT NULL DEFAULT '',
+    to_country      TEXT NOT NULL DEFAULT '',
+    messaging_service_sid TEXT NOT NULL DEFAULT '',
+    source          TEXT NOT NULL DEFAULT 'webhook',
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX messages_by_thread ON messages (conversation_id, created_at, id);
+CREATE INDEX messages_by_time ON messages (created_at);
+
+CREATE TABLE media (
+    id              INTEGER PRIMARY KEY,
+    message_id      INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    idx             INTEGER NOT NULL,
+    media_sid       TEXT NOT NULL DEFAULT '',
+    content_type    TEXT NOT NULL DEFAULT '',
+    url             TEXT NOT NULL DEFAULT '',
+    file            TEXT,
+    thumbnail       TEXT,
+    size            INTEGER,
+    width           INTEGER,
+    height          INTEGER,
+    state           TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'done', 'failed', 'refused')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT NOT NULL DEFAULT '',
+    UNIQUE (message_id, idx)
+);
+CREATE INDEX media_to_fetch ON media (next_attempt_at) WHERE state = 'pending';
+
+CREATE TABLE outbox (
+    message_id      INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    state           TEXT NOT NULL
+                    CHECK (state IN ('queued', 'sending', 'unknown', 'sent', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    first_attempt_at INTEGER,
+    last_error      TEXT NOT NULL DEFAULT '',
+    error_code      INTEGER,
+    created_at      INTEGER NOT NULL
+);
+CREATE INDEX outbox_active ON outbox (next_attempt_at)
+    WHERE state IN ('queued', 'sending', 'unknown');
+
+-- Status callbacks that arrived before we knew the message (a callback can beat the
+-- REST response that tells us the SID); applied as soon as the message is stored.
+CREATE TABLE pending_status (
+    sid             TEXT PRIMARY KEY,
+    status          TEXT NOT NULL,
+    status_rank     INTEGER NOT NULL,
+    error_code      INTEGER,
+    received_at     INTEGER NOT NULL
+);
+
+CREATE TABLE sync_state (
+    key             TEXT PRIMARY KEY,
+    value           TEXT NOT NULL
+);
+
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    body, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+    INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+END;
+"""
+
+#: MIGRATIONS[i] takes the database from version i to version i + 1.
+MIGRATIONS: Final[tuple[str, ...]] = (V1,)
+SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -1,0 +1,599 @@
+"""Every change to the message database, as jobs for :class:`~desktop.store.writer.StoreWriter`.
+
+Each function takes the writer's :class:`Tx`, runs inside the writer's transaction and
+announces what changed with ``tx.emit``; nothing is visible to anyone before the commit.
+Rules kept here, in one place:
+
+- a message is stored once per SID whatever path brought it (webhook, backfill, polling,
+  our own send) — a second copy only moves the stored status forward;
+- a status only moves forward in Twilio's order (:mod:`desktop.domain.status`), and a
+  status for a SID we do not know yet is parked and applied when the message arrives;
+- the conversation's summary (snippet, time, unread badge, opt-out) follows its messages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from desktop.domain import optout, status
+from desktop.domain.events import (
+    ConversationChanged,
+    MediaChanged,
+    MessageAdded,
+    MessageChanged,
+    OutboxQueued,
+)
+from desktop.domain.models import Direction, MediaRef, NewMessage, Source, StatusUpdate
+from desktop.store.writer import Tx
+
+logger = logging.getLogger(__name__)
+
+SNIPPET_CHARS = 120
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class InsertResult:
+    message_id: int
+    conversation_id: int
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingAttachment:
+    """A file the user attached, already copied into the data folder."""
+
+    file: str
+    content_type: str
+    size: int
+
+
+# -- conversations ---------------------------------------------------------------------------
+
+
+def ensure_conversation(tx: Tx, our_number: str, contact_number: str) -> int:
+    tx.execute(
+        "INSERT INTO contacts (e164) VALUES (?) ON CONFLICT (e164) DO NOTHING", (contact_number,)
+    )
+    contact_id = tx.execute("SELECT id FROM contacts WHERE e164 = ?", (contact_number,)).fetchone()[
+        0
+    ]
+    row = tx.execute(
+        "SELECT id FROM conversations WHERE contact_id = ? AND our_number = ?",
+        (contact_id, our_number),
+    ).fetchone()
+    if row is not None:
+        return int(row[0])
+    cursor = tx.execute(
+        "INSERT INTO conversations (contact_id, our_number, created_at) VALUES (?, ?, ?)",
+        (contact_id, our_number, now_ms()),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def snippet_for(body: str, media: tuple[MediaRef, ...] | list[str]) -> str:
+    text = " ".join(body.split())
+    if text:
+        return text[:SNIPPET_CHARS]
+    if not media:
+        return ""
+    types = [m.content_type if isinstance(m, MediaRef) else m for m in media]
+    if all(t.startswith("image/") for t in types):
+        return "Picture" if len(types) == 1 else f"{len(types)} pictures"
+    return "Attachment"
+
+
+def _refresh_summary(tx: Tx, conversation_id: int) -> None:
+    """Point the conversation at its newest message (by time, then id)."""
+    tx.execute(
+        """
+        UPDATE conversations SET
+            last_message_id = m.id, last_message_at = m.created_at,
+            last_direction = m.direction, last_status = m.status
+        FROM (SELECT id, created_at, direction, status FROM messages
+              WHERE conversation_id = ? ORDER BY created_at DESC, id DESC LIMIT 1) AS m
+        WHERE conversations.id = ?
+        """,
+        (conversation_id, conversation_id),
+    )
+
+
+def _set_snippet_if_last(tx: Tx, conversation_id: int, message_id: int, snippet: str) -> None:
+    tx.execute(
+        "UPDATE conversations SET snippet = ? WHERE id = ? AND last_message_id = ?",
+        (snippet, conversation_id, message_id),
+    )
+
+
+def mark_read(tx: Tx, conversation_id: int) -> None:
+    cursor = tx.execute(
+        "UPDATE conversations SET unread_count = 0 WHERE id = ? AND unread_count != 0",
+        (conversation_id,),
+    )
+    if cursor.rowcount:
+        tx.emit(ConversationChanged(conversation_id))
+
+
+def rename_contact(tx: Tx, conversation_id: int, name: str) -> None:
+    name = " ".join(name.split())[:100]
+    tx.execute(
+        "UPDATE contacts SET name = ? WHERE id = (SELECT contact_id FROM conversations "
+        "WHERE id = ?)",
+        (name, conversation_id),
+    )
+    rows = tx.execute(
+        "SELECT id FROM conversations WHERE contact_id = (SELECT contact_id FROM "
+        "conversations WHERE id = ?)",
+        (conversation_id,),
+    ).fetchall()
+    for (other_id,) in rows:
+        tx.emit(ConversationChanged(int(other_id)))
+
+
+def set_opted_out(tx: Tx, our_number: str, contact_number: str, opted_out: bool) -> int:
+    conversation_id = ensure_conversation(tx, our_number, contact_number)
+    cursor = tx.execute(
+        "UPDATE conversations SET opted_out = ? WHERE id = ? AND opted_out != ?",
+        (int(opted_out), conversation_id, int(opted_out)),
+    )
+    if cursor.rowcount:
+        logger.info("Conversation %d opted %s", conversation_id, "out" if opted_out else "in")
+        tx.emit(ConversationChanged(conversation_id))
+    return conversation_id
+
+
+# -- messages -------------------------------------------------------------------------------
+
+
+def insert_message(tx: Tx, msg: NewMessage) -> InsertResult:
+    """Store ``msg`` once; a known SID only moves the stored status forward."""
+    if msg.sid:
+        row = tx.execute(
+            "SELECT id, conversation_id FROM messages WHERE sid = ?", (msg.sid,)
+        ).fetchone()
+        if row is not None:
+            apply_status(tx, StatusUpdate(msg.sid, msg.status, msg.error_code))
+            return InsertResult(int(row[0]), int(row[1]), created=False)
+        if msg.direction is Direction.OUTBOUND:
+            adopted = _adopt_unconfirmed_send(tx, msg)
+            if adopted is not None:
+                return adopted
+
+    conversation_id = ensure_conversation(tx, msg.our_number, msg.contact_number)
+    now = now_ms()
+    cursor = tx.execute(
+        """
+        INSERT INTO messages (
+            sid, conversation_id, direction, from_number, to_number, body, status,
+            status_rank, error_code, num_segments, num_media,
+            from_city, from_state, from_zip, from_country,
+            to_city, to_state, to_zip, to_country,
+            messaging_service_sid, source, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        (
+            msg.sid,
+            conversation_id,
+            msg.direction.value,
+            msg.from_number,
+            msg.to_number,
+            msg.body,
+            msg.status,
+            status.rank(msg.status),
+            msg.error_code,
+            msg.num_segments,
+            len(msg.media),
+            msg.from_geo.city,
+            msg.from_geo.state,
+            msg.from_geo.zip,
+            msg.from_geo.country,
+            msg.to_geo.city,
+            msg.to_geo.state,
+            msg.to_geo.zip,
+            msg.to_geo.country,
+            msg.messaging_service_sid,
+            msg.source.value,
+            msg.created_at_ms,
+            now,
+        ),
+    )
+    message_id = int(cursor.lastrowid or 0)
+    if msg.media:
+        tx.conn.executemany(
+            "INSERT INTO media (message_id, idx, media_sid, content_type, url, state) "
+            "VALUES (?, ?, ?, ?, ?, 'pending')",
+            [(message_id, m.index, _media_sid(m.url), m.content_type, m.url) for m in msg.media],
+        )
+    if msg.sid:
+        _apply_parked_status(tx, msg.sid)
+    _after_new_message(
+        tx,
+        conversation_id,
+        message_id,
+        snippet_for(msg.body, msg.media),
+        unread=msg.direction is Direction.INBOUND and msg.unread,
+    )
+
+    if msg.direction is Direction.INBOUND:
+        keyword = optout.classify(msg.body)
+        if keyword is optout.Keyword.OPT_OUT:
+            set_opted_out(tx, msg.our_number, msg.contact_number, True)
+        elif keyword is optout.Keyword.OPT_IN:
+            set_opted_out(tx, msg.our_number, msg.contact_number, False)
+    tx.emit(
+        MessageAdded(
+            message_id=message_id,
+            conversation_id=conversation_id,
+            direction=msg.direction.value,
+            source=msg.source.value,
+            num_media=len(msg.media),
+            notify=msg.direction is Direction.INBOUND and msg.unread,
+        )
+    )
+    return InsertResult(message_id, conversation_id, created=True)
+
+
+def _media_sid(url: str) -> str:
+    from desktop.domain.models import media_sid_from_url
+
+    return media_sid_from_url(url)
+
+
+def _after_new_message(
+    tx: Tx, conversation_id: int, message_id: int, snippet: str, *, unread: bool
+) -> None:
+    tx.execute(
+        """
+        UPDATE conversations SET
+            last_message_id = m.id, last_message_at = m.created_at,
+            last_direction = m.direction, last_status = m.status, snippet = ?
+        FROM (SELECT id, created_at, direction, status FROM messages WHERE id = ?) AS m
+        WHERE conversations.id = ?
+          AND (m.created_at > conversations.last_message_at
+               OR (m.created_at = conversations.last_message_at
+                   AND m.id > coalesce(conversations.last_message_id, 0)))
+        """,
+        (snippet, message_id, conversation_id),
+    )
+    if unread:
+        tx.execute(
+            "UPDATE conversations SET unread_count = unread_count + 1 WHERE id = ?",
+            (conversation_id,),
+        )
+
+
+def _adopt_unconfirmed_send(tx: Tx, msg: NewMessage) -> InsertResult | None:
+    """A message in Twilio's log that is one of our sends whose outcome we never heard.
+
+    The outbox marks such sends ``sending``/``unknown``; matching them here (same numbers,
+    same body) means the backfill and the outbox agree on one row instead of two.
+    """
+    row = tx.execute(
+        """
+        SELECT m.id, m.conversation_id FROM messages m JOIN outbox o ON o.message_id = m.id
+        WHERE m.sid IS NULL AND o.state IN ('sending', 'unknown')
+          AND m.from_number = ? AND m.to_number = ? AND m.body = ?
+        ORDER BY m.id LIMIT 1
+        """,
+        (msg.from_number, msg.to_number, msg.body),
+    ).fetchone()
+    if row is None:
+        return None
+    message_id, conversation_id = int(row[0]), int(row[1])
+    assert msg.sid is not None
+    mark_sent(tx, message_id, msg.sid, msg.status)
+    if msg.error_code is not None:
+        apply_status(tx, StatusUpdate(msg.sid, msg.status, msg.error_code))
+    return InsertResult(message_id, conversation_id, created=False)
+
+
+def apply_status(tx: Tx, update: StatusUpdate) -> bool:
+    """Move a message's status forward; park it when the message is not stored yet."""
+    row = tx.execute(
+        "SELECT id, conversation_id, status_rank, error_code FROM messages WHERE sid = ?",
+        (update.sid,),
+    ).fetchone()
+    new_rank = status.rank(update.status)
+    if row is None:
+        tx.execute(
+            """
+            INSERT INTO pending_status (sid, status, status_rank, error_code, received_at)
+            VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (sid) DO UPDATE SET
+                status = excluded.status, status_rank = excluded.status_rank,
+                error_code = coalesce(excluded.error_code, pending_status.error_code)
+            WHERE excluded.status_rank > pending_status.status_rank
+            """,
+            (update.sid, update.status, new_rank, update.error_code, now_ms()),
+        )
+        return False
+    message_id, conversation_id, old_rank, old_error = (
+        int(row[0]),
+        int(row[1]),
+        int(row[2]),
+        row[3],
+    )
+    if new_rank > old_rank:
+        tx.execute(
+            "UPDATE messages SET status = ?, status_rank = ?, "
+            "error_code = coalesce(?, error_code), updated_at = ? WHERE id = ?",
+            (update.status, new_rank, update.error_code, now_ms(), message_id),
+        )
+    elif update.error_code is not None and old_error is None and new_rank == old_rank:
+        tx.execute(
+            "UPDATE messages SET error_code = ?, updated_at = ? WHERE id = ?",
+            (update.error_code, now_ms(), message_id),
+        )
+    else:
+        return False
+    current = tx.execute(
+        "SELECT status, error_code FROM messages WHERE id = ?", (message_id,)
+    ).fetchone()
+    tx.execute(
+        "UPDATE conversations SET last_status = ? WHERE id = ? AND last_message_id = ?",
+        (current[0], conversation_id, message_id),
+    )
+    tx.emit(MessageChanged(message_id, conversation_id, current[0], current[1]))
+    return True
+
+
+def _apply_parked_status(tx: Tx, sid: str) -> None:
+    parked = tx.execute(
+        "SELECT status, error_code FROM pending_status WHERE sid = ?", (sid,)
+    ).fetchone()
+    if parked is not None:
+        tx.execute("DELETE FROM pending_status WHERE sid = ?", (sid,))
+        apply_status(tx, StatusUpdate(sid, parked[0], parked[1]))
+
+
+# -- the outbox -------------------------------------------------------------------------------
+
+
+def queue_outbound(
+    tx: Tx,
+    our_number: str,
+    contact_number: str,
+    body: str,
+    attachments: tuple[OutgoingAttachment, ...] = (),
+    num_segments: int = 1,
+) -> InsertResult:
+    """Write the message and its outbox row in one transaction: it will be sent, or fail visibly."""
+    conversation_id = ensure_conversation(tx, our_number, contact_number)
+    now = now_ms()
+    cursor = tx.execute(
+        """
+        INSERT INTO messages (sid, conversation_id, direction, from_number, to_number, body,
+            status, status_rank, num_segments, num_media, source, created_at, updated_at)
+        VALUES (NULL, ?, 'outbound', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        (
+            conversation_id,
+            our_number,
+            contact_number,
+            body,
+            status.LOCAL_PENDING,
+            status.rank(status.LOCAL_PENDING),
+            num_segments,
+            len(attachments),
+            Source.APP.value,
+            now,
+            now,
+        ),
+    )
+    message_id = int(cursor.lastrowid or 0)
+    for index, attachment in enumerate(attachments):
+        tx.execute(
+            "INSERT INTO media (message_id, idx, content_type, file, size, state) "
+            "VALUES (?, ?, ?, ?, ?, 'done')",
+            (message_id, index, attachment.content_type, attachment.file, attachment.size),
+        )
+    tx.execute(
+        "INSERT INTO outbox (message_id, state, created_at) VALUES (?, 'queued', ?)",
+        (message_id, now),
+    )
+    _after_new_message(
+        tx,
+        conversation_id,
+        message_id,
+        snippet_for(body, [a.content_type for a in attachments]),
+        unread=False,
+    )
+    tx.emit(
+        MessageAdded(
+            message_id,
+            conversation_id,
+            Direction.OUTBOUND.value,
+            Source.APP.value,
+            len(attachments),
+            notify=False,
+        )
+    )
+    tx.emit(OutboxQueued(message_id, conversation_id))
+    return InsertResult(message_id, conversation_id, created=True)
+
+
+def _emit_message_changed(tx: Tx, message_id: int) -> None:
+    row = tx.execute(
+        "SELECT conversation_id, status, error_code FROM messages WHERE id = ?", (message_id,)
+    ).fetchone()
+    if row is not None:
+        tx.emit(MessageChanged(message_id, int(row[0]), row[1], row[2]))
+
+
+def mark_sending(tx: Tx, message_id: int) -> None:
+    """Recorded *before* the request goes out: after a crash we know it may have reached Twilio."""
+    now = now_ms()
+    tx.execute(
+        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, "
+        "first_attempt_at = coalesce(first_attempt_at, ?) WHERE message_id = ?",
+        (now, message_id),
+    )
+
+
+def mark_sent(
+    tx: Tx, message_id: int, sid: str, new_status: str, error_code: int | None = None
+) -> None:
+    """Twilio accepted the message: remember its SID; merge a copy a backfill already stored."""
+    other = tx.execute(
+        "SELECT id, status FROM messages WHERE sid = ? AND id != ?", (sid, message_id)
+    ).fetchone()
+    carried_status: str | None = None
+    if other is not None:
+        carried_status = str(other[1])
+        tx.execute("DELETE FROM messages WHERE id = ?", (other[0],))
+    tx.execute(
+        "UPDATE messages SET sid = ?, updated_at = ? WHERE id = ?", (sid, now_ms(), message_id)
+    )
+    tx.execute(
+        "UPDATE outbox SET state = 'sent', last_error = '', error_code = NULL WHERE message_id = ?",
+        (message_id,),
+    )
+    changed = apply_status(tx, StatusUpdate(sid, new_status, error_code))
+    if carried_status is not None:
+        changed = apply_status(tx, StatusUpdate(sid, carried_status)) or changed
+    _apply_parked_status(tx, sid)
+    if other is not None:
+        row = tx.execute(
+            "SELECT conversation_id FROM messages WHERE id = ?", (message_id,)
+        ).fetchone()
+        _refresh_summary(tx, int(row[0]))
+    if not changed:
+        _emit_message_changed(tx, message_id)
+
+
+def mark_retry(
+    tx: Tx, message_id: int, error: str, next_attempt_at_ms: int, *, maybe_sent: bool
+) -> None:
+    """A temporary failure; ``maybe_sent`` when the request may have reached Twilio."""
+    tx.execute(
+        "UPDATE outbox SET state = ?, last_error = ?, next_attempt_at = ? WHERE message_id = ?",
+        ("unknown" if maybe_sent else "queued", error, next_attempt_at_ms, message_id),
+    )
+    _emit_message_changed(tx, message_id)
+
+
+def mark_failed(tx: Tx, message_id: int, error: str, error_code: int | None) -> None:
+    """A permanent failure: stop retrying and show why."""
+    tx.execute(
+        "UPDATE outbox SET state = 'failed', last_error = ?, error_code = ? WHERE message_id = ?",
+        (error, error_code, message_id),
+    )
+    tx.execute(
+        "UPDATE messages SET status = ?, status_rank = ?, error_code = ?, updated_at = ? "
+        "WHERE id = ? AND sid IS NULL",
+        (status.LOCAL_FAILED, status.rank(status.LOCAL_FAILED), error_code, now_ms(), message_id),
+    )
+    row = tx.execute("SELECT conversation_id FROM messages WHERE id = ?", (message_id,)).fetchone()
+    if row is not None:
+        tx.execute(
+            "UPDATE conversations SET last_status = ? WHERE id = ? AND last_message_id = ?",
+            (status.LOCAL_FAILED, row[0], message_id),
+        )
+    _emit_message_changed(tx, message_id)
+
+
+def requeue(tx: Tx, message_id: int) -> bool:
+    """The user pressed Retry on a failed message."""
+    cursor = tx.execute(
+        "UPDATE outbox SET state = 'queued', next_attempt_at = 0, last_error = '', "
+        "error_code = NULL WHERE message_id = ? AND state = 'failed'",
+        (message_id,),
+    )
+    if not cursor.rowcount:
+        return False
+    tx.execute(
+        "UPDATE messages SET status = ?, status_rank = ?, error_code = NULL, updated_at = ? "
+        "WHERE id = ? AND sid IS NULL",
+        (status.LOCAL_PENDING, status.rank(status.LOCAL_PENDING), now_ms(), message_id),
+    )
+    row = tx.execute("SELECT conversation_id FROM messages WHERE id = ?", (message_id,)).fetchone()
+    _emit_message_changed(tx, message_id)
+    tx.emit(OutboxQueued(message_id, int(row[0])))
+    return True
+
+
+# -- media ---------------------------------------------------------------------------------
+
+
+def _emit_media(tx: Tx, media_id: int, state: str) -> None:
+    row = tx.execute(
+        "SELECT m.id, m.conversation_id FROM media JOIN messages m ON m.id = media.message_id "
+        "WHERE media.id = ?",
+        (media_id,),
+    ).fetchone()
+    if row is not None:
+        tx.emit(MediaChanged(media_id, int(row[0]), int(row[1]), state))
+
+
+def media_stored(
+    tx: Tx,
+    media_id: int,
+    *,
+    file: str,
+    thumbnail: str | None,
+    content_type: str,
+    size: int,
+    width: int | None,
+    height: int | None,
+) -> None:
+    tx.execute(
+        "UPDATE media SET state = 'done', file = ?, thumbnail = ?, content_type = ?, size = ?, "
+        "width = ?, height = ?, last_error = '' WHERE id = ?",
+        (file, thumbnail, content_type, size, width, height, media_id),
+    )
+    _emit_media(tx, media_id, "done")
+
+
+def media_attempt_failed(
+    tx: Tx, media_id: int, error: str, *, next_attempt_at_ms: int | None, refused: bool = False
+) -> None:
+    """Retry later (``next_attempt_at_ms``), or give up (``None``) and keep the reason visible."""
+    new_state = (
+        "refused" if refused else ("pending" if next_attempt_at_ms is not None else "failed")
+    )
+    tx.execute(
+        "UPDATE media SET state = ?, attempts = attempts + 1, next_attempt_at = ?, "
+        "last_error = ? WHERE id = ?",
+        (new_state, next_attempt_at_ms or 0, error[:500], media_id),
+    )
+    _emit_media(tx, media_id, new_state)
+
+
+def retry_media(tx: Tx, media_id: int) -> None:
+    tx.execute(
+        "UPDATE media SET state = 'pending', next_attempt_at = 0, attempts = 0 "
+        "WHERE id = ? AND state = 'failed'",
+        (media_id,),
+    )
+    _emit_media(tx, media_id, "pending")
+
+
+# -- numbers and sync bookkeeping ------------------------------------------------------------
+
+
+def save_our_numbers(tx: Tx, numbers: list[tuple[str, str, str, bool, bool, str]]) -> None:
+    """Replace the cached list of the account's numbers: (e164, sid, name, sms, mms, sms_url)."""
+    now = now_ms()
+    tx.execute("DELETE FROM our_numbers")
+    tx.conn.executemany(
+        "INSERT INTO our_numbers (e164, sid, friendly_name, sms, mms, sms_url, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (e164, sid, name, int(sms), int(mms), url, now)
+            for e164, sid, name, sms, mms, url in numbers
+        ],
+    )
+
+
+def set_sync_value(tx: Tx, key: str, value: object) -> None:
+    tx.execute(
+        "INSERT INTO sync_state (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, json.dumps(value)),
+    )
