@@ -10,16 +10,22 @@ widgets; the UI subscribes to ``store.events`` and ``connection``.
 from __future__ import annotations
 
 import logging
+import mimetypes
 import os
+import shutil
 import threading
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from desktop.config import EnvironmentOverrides, Paths, Settings, SettingsFile
 from desktop.domain.connection import ConnectionBoard, ConnectionSnapshot, Link
+from desktop.domain.models import MAX_BODY_CHARS, MAX_MEDIA
 from desktop.secrets import Secret, SecretStore, SecretsUnavailable
+from desktop.store import queries, writes
 from desktop.store.service import Store
 
 if TYPE_CHECKING:
@@ -29,6 +35,13 @@ if TYPE_CHECKING:
     from desktop.gateway.webhook import WebhookApp, WebhookCredentials
 
 logger = logging.getLogger(__name__)
+
+MAX_MMS_BYTES: Final = 5 * 1024 * 1024
+SENDABLE_TYPES: Final = frozenset({"image/jpeg", "image/png", "image/gif"})
+
+
+class CannotSend(ValueError):
+    """Sending was refused before reaching Twilio; ``str()`` says why in plain words."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,8 @@ class Core:
         )
         self._lock = threading.Lock()
         self._started = False
+        #: Small background jobs for the UI (file copies, credential checks); never the GUI thread.
+        self.tasks = ThreadPoolExecutor(2, thread_name_prefix="core-task")
         # Network-side services, created in start() so their imports stay off the first paint.
         self.receiver: ReceiverThread | None = None
         self.media: MediaFetcher | None = None
@@ -170,6 +185,67 @@ class Core:
         credentials = self._credentials
         return None if credentials is None else credentials.rest_auth
 
+    # -- what the UI asks for ------------------------------------------------------------------
+
+    def send_message(
+        self,
+        our_number: str,
+        contact_number: str,
+        body: str,
+        attachments: Sequence[Path] = (),
+    ) -> Future[writes.InsertResult]:
+        """Queue a text (and pictures) durably; the outbox sends it.  Raises CannotSend."""
+        from desktop.domain.segments import analyze
+
+        body = body.strip()
+        if not body and not attachments:
+            raise CannotSend("Type a message or attach a picture.")
+        if len(body) > MAX_BODY_CHARS:
+            raise CannotSend(f"The message is too long: Twilio allows {MAX_BODY_CHARS} characters.")
+        if len(attachments) > MAX_MEDIA:
+            raise CannotSend(f"A message can carry at most {MAX_MEDIA} pictures.")
+        typed: list[tuple[Path, str, int]] = []
+        for path in attachments:
+            content_type = mimetypes.guess_type(path.name)[0] or ""
+            if content_type not in SENDABLE_TYPES:
+                raise CannotSend(f"{path.name} is not a JPEG, PNG or GIF picture.")
+            typed.append((path, content_type, path.stat().st_size))
+        if sum(size for _, _, size in typed) > MAX_MMS_BYTES:
+            raise CannotSend("The pictures are larger than 5 MB together; attach fewer or smaller.")
+        conversation_id = queries.find_conversation(self.store.reader(), our_number, contact_number)
+        if conversation_id is not None:
+            row = queries.conversation(self.store.reader(), conversation_id)
+            if row is not None and row.opted_out:
+                raise CannotSend(
+                    "This customer replied STOP, so Twilio will not deliver texts to them. "
+                    "They can text START to receive messages again."
+                )
+        segments = analyze(body).segments if body else 1
+        outgoing = self.paths.outgoing_media
+
+        def copy_then_queue() -> writes.InsertResult:
+            copied: list[writes.OutgoingAttachment] = []
+            for path, content_type, size in typed:
+                target = outgoing / f"{uuid.uuid4().hex}{path.suffix.lower()}"
+                shutil.copyfile(path, target)
+                copied.append(writes.OutgoingAttachment(target.name, content_type, size))
+            return self.store.writer.call(
+                lambda tx: writes.queue_outbound(
+                    tx, our_number, contact_number, body, tuple(copied), segments
+                )
+            )
+
+        return self.tasks.submit(copy_then_queue)
+
+    def retry_message(self, message_id: int) -> Future[bool]:
+        return self.store.writer.submit(lambda tx: writes.requeue(tx, message_id))
+
+    def mark_read(self, conversation_id: int) -> Future[None]:
+        return self.store.writer.submit(lambda tx: writes.mark_read(tx, conversation_id))
+
+    def rename_contact(self, conversation_id: int, name: str) -> Future[None]:
+        return self.store.writer.submit(lambda tx: writes.rename_contact(tx, conversation_id, name))
+
     def stop(self) -> None:
         """Stop accepting webhooks first, then finish queued writes, then close."""
         receiver, media = self.receiver, self.media
@@ -177,5 +253,6 @@ class Core:
             receiver.stop()
         if media is not None:
             media.stop()
+        self.tasks.shutdown(wait=True, cancel_futures=True)
         self.store.close()
         self._started = False
