@@ -140,7 +140,7 @@ class ReceiverThread:
         self._server = server
         logger.info("Webhook listener on %s:%d", LOOPBACK, server.port)
         self._ready.set()
-        server.serve_forever(poll_interval=0.2)
+        server.serve_forever(poll_interval=0.1)
 
     def stop(self, timeout: float = 5.0) -> None:
         server, thread = self._server, self._thread

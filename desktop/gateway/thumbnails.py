@@ -59,11 +59,12 @@ def make_thumbnail(source: Path, dest: Path, edge: int = THUMBNAIL_EDGE) -> Thum
             Qt.TransformationMode.SmoothTransformation,
         )
     transparent = image.hasAlphaChannel()
-    fmt = b"PNG" if transparent else b"JPEG"
+    fmt = "PNG" if transparent else "JPEG"
     target = dest.with_suffix(".png" if transparent else ".jpg")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.part")
-    if not image.save(str(partial), fmt, 85):
+    # PySide6's stubs say bytes for the format, but only str works at run time.
+    if not image.save(str(partial), fmt, 85):  # type: ignore[call-overload]
         partial.unlink(missing_ok=True)
         raise ImageRefused("the thumbnail could not be written")
     partial.replace(target)

@@ -332,3 +332,101 @@ def media_to_fetch(conn: sqlite3.Connection, now_ms: int, limit: int = 50) -> li
 def next_media_attempt_ms(conn: sqlite3.Connection) -> int | None:
     row = conn.execute("SELECT min(next_attempt_at) FROM media WHERE state = 'pending'").fetchone()
     return None if row[0] is None else int(row[0])
+
+
+# -- sync and outbox (desktop.sync) ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """An outbox row that is due, with what the worker needs to send it."""
+
+    message_id: int
+    conversation_id: int
+    state: str
+    attempts: int
+    created_at: int
+    first_attempt_at: int | None
+    from_number: str
+    to_number: str
+    body: str
+    opted_out: bool
+    #: (file name in the outgoing media folder, content type), in order.
+    media: tuple[tuple[str, str], ...] = ()
+
+
+def outbox_due(conn: sqlite3.Connection, now_ms: int, limit: int = 20) -> list[OutboxItem]:
+    """Rows to work on now (queued, or unknown: maybe sent), oldest first."""
+    rows = conn.execute(
+        """
+        SELECT o.message_id, m.conversation_id, o.state, o.attempts, o.created_at,
+               o.first_attempt_at, m.from_number, m.to_number, m.body, c.opted_out, m.num_media
+        FROM outbox o
+        JOIN messages m ON m.id = o.message_id
+        JOIN conversations c ON c.id = m.conversation_id
+        WHERE o.state IN ('queued', 'sending', 'unknown') AND o.next_attempt_at <= ?
+        ORDER BY o.next_attempt_at, o.message_id LIMIT ?
+        """,
+        (now_ms, limit),
+    ).fetchall()
+    items: list[OutboxItem] = []
+    for r in rows:
+        media: tuple[tuple[str, str], ...] = ()
+        if r[10]:
+            media = tuple(
+                (str(f), str(t))
+                for f, t in conn.execute(
+                    "SELECT file, content_type FROM media WHERE message_id = ? "
+                    "AND file IS NOT NULL ORDER BY idx",
+                    (r[0],),
+                ).fetchall()
+            )
+        items.append(
+            OutboxItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), media)
+        )
+    return items
+
+
+def next_outbox_attempt_ms(conn: sqlite3.Connection) -> int | None:
+    row = conn.execute(
+        "SELECT min(next_attempt_at) FROM outbox WHERE state IN ('queued', 'sending', 'unknown')"
+    ).fetchone()
+    return None if row[0] is None else int(row[0])
+
+
+def outbox_state(conn: sqlite3.Connection, message_id: int) -> tuple[str, str, int | None] | None:
+    """(state, last error, error code) of one outbox row."""
+    row = conn.execute(
+        "SELECT state, last_error, error_code FROM outbox WHERE message_id = ?", (message_id,)
+    ).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]), row[2])
+
+
+def message_id_for_sid(conn: sqlite3.Connection, sid: str) -> int | None:
+    row = conn.execute("SELECT id FROM messages WHERE sid = ?", (sid,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def known_sids(conn: sqlite3.Connection, sids: list[str]) -> set[str]:
+    """Which of ``sids`` are already stored."""
+    if not sids:
+        return set()
+    rows = conn.execute(
+        "SELECT sid FROM messages WHERE sid IN (SELECT value FROM json_each(?))",
+        (json.dumps(sids),),
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def unsettled_outbound(conn: sqlite3.Connection, since_ms: int, limit: int = 100) -> list[str]:
+    """SIDs of recent outbound messages whose delivery outcome is not known yet."""
+    rows = conn.execute(
+        """
+        SELECT sid FROM messages
+        WHERE direction = 'outbound' AND sid IS NOT NULL AND created_at >= ?
+          AND status IN ('scheduled', 'accepted', 'queued', 'sending', 'sent')
+        ORDER BY created_at DESC LIMIT ?
+        """,
+        (since_ms, limit),
+    ).fetchall()
+    return [str(r[0]) for r in rows]

@@ -597,3 +597,14 @@ def set_sync_value(tx: Tx, key: str, value: object) -> None:
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, json.dumps(value)),
     )
+
+
+def recover_interrupted_sends(tx: Tx) -> int:
+    """After a crash or quit mid-request, a ``sending`` row may have reached Twilio.
+
+    Marking it ``unknown`` makes the outbox look in Twilio's log before sending again.
+    """
+    cursor = tx.execute(
+        "UPDATE outbox SET state = 'unknown', next_attempt_at = 0 WHERE state = 'sending'"
+    )
+    return int(cursor.rowcount or 0)
