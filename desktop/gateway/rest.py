@@ -406,9 +406,20 @@ class RestGateway:
 
     def fetch_account(self) -> AccountInfo:
         """The account's name and its numbers; also how credentials are checked."""
-        account = self._call(
-            "Account check", lambda c: c.api.v2010.accounts(self._account_sid).fetch()
-        )
+        try:
+            account = self._call(
+                "Account check", lambda c: c.api.v2010.accounts(self._account_sid).fetch()
+            )
+        except TwilioProblem as problem:
+            if problem.status != 404:
+                raise
+            raise TwilioProblem(
+                "These credentials do not belong to that Account SID. Check that the Account "
+                "SID and the API key come from the same Twilio account.",
+                code=problem.code,
+                status=404,
+                permanent=True,
+            ) from None
         return AccountInfo(
             account_sid=str(account.sid),
             friendly_name=str(account.friendly_name or ""),
@@ -464,9 +475,13 @@ class RestGateway:
         to: str | None = None,
         from_: str | None = None,
         sent_on_or_after: date | None = None,
+        sent_on_or_before: date | None = None,
         page_size: int = 50,
     ) -> Iterator[list[RemoteMessage]]:
-        """Twilio's log, newest first, one page at a time (follows ``next_page_uri``)."""
+        """Twilio's log, newest first, one page at a time (follows ``next_page_uri``).
+
+        The date filters are whole GMT days, both ends included.
+        """
         kwargs: dict[str, Any] = {"page_size": max(1, min(page_size, MAX_PAGE_SIZE))}
         if to:
             kwargs["to"] = to
@@ -474,6 +489,8 @@ class RestGateway:
             kwargs["from_"] = from_
         if sent_on_or_after is not None:
             kwargs["date_sent_after"] = sent_on_or_after.isoformat()
+        if sent_on_or_before is not None:
+            kwargs["date_sent_before"] = sent_on_or_before.isoformat()
         page = self._call("Listing messages", lambda c: c.messages.page(**kwargs))
         while page is not None:
             records = self._call("Listing messages", lambda _c, p=page: list(p))

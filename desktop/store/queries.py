@@ -353,22 +353,21 @@ class OutboxItem:
     opted_out: bool
     #: (file name in the outgoing media folder, content type), in order.
     media: tuple[tuple[str, str], ...] = ()
+    #: Set when a backfill adopted the row while a request was in flight.
+    sid: str | None = None
 
 
-def outbox_due(conn: sqlite3.Connection, now_ms: int, limit: int = 20) -> list[OutboxItem]:
-    """Rows to work on now (queued, or unknown: maybe sent), oldest first."""
-    rows = conn.execute(
-        """
-        SELECT o.message_id, m.conversation_id, o.state, o.attempts, o.created_at,
-               o.first_attempt_at, m.from_number, m.to_number, m.body, c.opted_out, m.num_media
-        FROM outbox o
-        JOIN messages m ON m.id = o.message_id
-        JOIN conversations c ON c.id = m.conversation_id
-        WHERE o.state IN ('queued', 'sending', 'unknown') AND o.next_attempt_at <= ?
-        ORDER BY o.next_attempt_at, o.message_id LIMIT ?
-        """,
-        (now_ms, limit),
-    ).fetchall()
+_OUTBOX_SELECT: Final = """
+    SELECT o.message_id, m.conversation_id, o.state, o.attempts, o.created_at,
+           o.first_attempt_at, m.from_number, m.to_number, m.body, c.opted_out, m.num_media,
+           m.sid
+    FROM outbox o
+    JOIN messages m ON m.id = o.message_id
+    JOIN conversations c ON c.id = m.conversation_id
+"""
+
+
+def _outbox_items(conn: sqlite3.Connection, rows: list[Any]) -> list[OutboxItem]:
     items: list[OutboxItem] = []
     for r in rows:
         media: tuple[tuple[str, str], ...] = ()
@@ -382,9 +381,28 @@ def outbox_due(conn: sqlite3.Connection, now_ms: int, limit: int = 20) -> list[O
                 ).fetchall()
             )
         items.append(
-            OutboxItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), media)
+            OutboxItem(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), media, r[11]
+            )
         )
     return items
+
+
+def outbox_due(conn: sqlite3.Connection, now_ms: int, limit: int = 20) -> list[OutboxItem]:
+    """Rows to work on now (queued, or unknown: maybe sent), oldest first."""
+    rows = conn.execute(
+        _OUTBOX_SELECT + " WHERE o.state IN ('queued', 'sending', 'unknown') "
+        "AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.message_id LIMIT ?",
+        (now_ms, limit),
+    ).fetchall()
+    return _outbox_items(conn, rows)
+
+
+def outbox_item(conn: sqlite3.Connection, message_id: int) -> OutboxItem | None:
+    """One outbox row as it is now (whatever its state)."""
+    rows = conn.execute(_OUTBOX_SELECT + " WHERE o.message_id = ?", (message_id,)).fetchall()
+    items = _outbox_items(conn, rows)
+    return items[0] if items else None
 
 
 def next_outbox_attempt_ms(conn: sqlite3.Connection) -> int | None:

@@ -446,7 +446,8 @@ def mark_sent(
     carried_status: str | None = None
     if other is not None:
         carried_status = str(other[1])
-        tx.execute("DELETE FROM messages WHERE id = ?", (other[0],))
+        if not _unadopt(tx, int(other[0])):
+            tx.execute("DELETE FROM messages WHERE id = ?", (other[0],))
     tx.execute(
         "UPDATE messages SET sid = ?, updated_at = ? WHERE id = ?", (sid, now_ms(), message_id)
     )
@@ -608,3 +609,53 @@ def recover_interrupted_sends(tx: Tx) -> int:
         "UPDATE outbox SET state = 'unknown', next_attempt_at = 0 WHERE state = 'sending'"
     )
     return int(cursor.rowcount or 0)
+
+
+def claim_for_sending(tx: Tx, message_id: int) -> bool:
+    """``mark_sending`` only if the row still waits to be sent (a backfill may have adopted it)."""
+    row = tx.execute("SELECT state FROM outbox WHERE message_id = ?", (message_id,)).fetchone()
+    if row is None or row[0] not in ("queued", "unknown", "sending"):
+        return False
+    mark_sending(tx, message_id)
+    return True
+
+
+def settle_if_adopted(tx: Tx, message_id: int) -> bool:
+    """True when the message already has a SID (a backfill adopted it during a request).
+
+    Its outbox row then says ``sent``, whatever the request's own outcome was: a late
+    timeout must neither send it again nor show it as failed.
+    """
+    row = tx.execute("SELECT sid FROM messages WHERE id = ?", (message_id,)).fetchone()
+    if row is None or row[0] is None:
+        return False
+    cursor = tx.execute(
+        "UPDATE outbox SET state = 'sent', last_error = '', error_code = NULL "
+        "WHERE message_id = ? AND state != 'sent'",
+        (message_id,),
+    )
+    if cursor.rowcount:
+        _emit_message_changed(tx, message_id)
+    return True
+
+
+def _unadopt(tx: Tx, message_id: int) -> bool:
+    """Another of our sends had wrongly adopted this SID (two identical texts in flight).
+
+    Deleting it would silently lose a message staff typed; instead it goes back to
+    ``unknown`` without a SID, and the outbox checks Twilio's log for it again.
+    """
+    if tx.execute("SELECT 1 FROM outbox WHERE message_id = ?", (message_id,)).fetchone() is None:
+        return False
+    tx.execute(
+        "UPDATE messages SET sid = NULL, status = ?, status_rank = ?, error_code = NULL, "
+        "updated_at = ? WHERE id = ?",
+        (status.LOCAL_PENDING, status.rank(status.LOCAL_PENDING), now_ms(), message_id),
+    )
+    tx.execute(
+        "UPDATE outbox SET state = 'unknown', next_attempt_at = 0 WHERE message_id = ?",
+        (message_id,),
+    )
+    logger.info("Message %d had adopted another send's SID; checking it again", message_id)
+    _emit_message_changed(tx, message_id)
+    return True

@@ -1,0 +1,415 @@
+"""The outbox worker: every message staff send goes out exactly once, or fails visibly.
+
+The rules, and why they are enough:
+
+- :func:`desktop.store.writes.queue_outbound` wrote the row before anything else, so a
+  message that was accepted by the composer survives a quit or a crash;
+- ``mark_sending`` is *committed* before the request leaves: a row found ``sending`` after
+  a crash may have reached Twilio, so on start it becomes ``unknown``;
+- an ``unknown`` row (timeout or dropped connection after the request was written) is
+  never simply sent again: the worker first looks in Twilio's log for the same From, To and
+  text, created since the first attempt and not already stored.  Found: that was our
+  message, keep its SID.  Not found: it did not go out, send it;
+- permanent refusals stop at once and say why (a 21610 also marks the customer opted out);
+  temporary failures retry with capped backoff, honouring Twilio's ``Retry-After``, and
+  give up visibly after :attr:`OutboxPolicy.give_up_after_s`;
+- one worker thread sends one message at a time, so two rows never race to claim the same
+  message in Twilio's log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Final, Protocol
+
+from desktop.domain.events import Event, OutboxQueued
+from desktop.gateway.rest import RateLimited, RemoteMessage, SentMessage
+from desktop.gateway.rest_types import TwilioProblem
+from desktop.store import queries, writes
+from desktop.store.queries import OutboxItem
+from desktop.store.service import Store
+from desktop.store.writer import Tx, WriterStopped
+from desktop.sync.urls import media_url, status_url
+
+logger = logging.getLogger(__name__)
+
+OPTED_OUT_TEXT: Final = (
+    "This customer replied STOP, so Twilio will not deliver texts to them. "
+    "They can text START to receive messages again."
+)
+NO_PUBLIC_URL_TEXT: Final = (
+    "Pictures can only be sent while Twoway is reachable from the internet (through its "
+    "tunnel or a public URL), because Twilio fetches them from this computer. "
+    "Send the text without the picture, or retry once the connection is back."
+)
+WAITING_FOR_URL_TEXT: Final = "Waiting for the connection Twilio fetches the pictures through…"
+
+
+@dataclass(frozen=True)
+class OutboxPolicy:
+    #: Waits after the 1st, 2nd, … consecutive temporary failure; the last one repeats.
+    retry_delays_s: tuple[float, ...] = (2.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0)
+    #: Least wait before looking for a message that may have been sent (Twilio's log
+    #: may take a moment to show a message it just accepted).
+    settle_s: float = 5.0
+    #: A message in Twilio's log counts as ours only if created at most this long before
+    #: our first attempt (clocks differ).
+    lookup_slack_s: float = 600.0
+    lookup_pages: int = 4
+    #: A row that could not be sent for this long fails visibly instead of going out late.
+    give_up_after_s: float = 6 * 3600.0
+    #: How long a picture message waits for a public URL (the tunnel starting up).
+    media_wait_s: float = 120.0
+    batch: int = 20
+
+
+class OutboxGateway(Protocol):
+    def send_message(
+        self,
+        *,
+        to: str,
+        from_: str,
+        body: str,
+        media_urls: Sequence[str] = (),
+        status_callback: str | None = None,
+    ) -> SentMessage: ...
+
+    def iter_message_pages(
+        self,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        sent_on_or_after: date | None = None,
+        page_size: int = 50,
+    ) -> Iterator[list[RemoteMessage]]: ...
+
+
+class Shelf(Protocol):
+    """:class:`desktop.gateway.webhook.MediaShelf`: files Twilio may fetch by token."""
+
+    def share(self, path: Path, content_type: str | None = None) -> str: ...
+
+
+#: Told about every request's outcome: None when Twilio answered, else the network problem.
+Reachability = Callable[[TwilioProblem | None], None]
+
+_SMART: Final = str.maketrans(
+    {
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "′": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "″": '"',
+        "–": "-",
+        "—": "-",
+        "‐": "-",
+        "‑": "-",
+        "…": "...",
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+    }
+)
+
+
+def same_text(ours: str, theirs: str) -> bool:
+    """Bodies match, allowing for Twilio's Smart Encoding (curly quotes, dashes, spaces)."""
+
+    def norm(text: str) -> str:
+        return " ".join(text.translate(_SMART).split())
+
+    return ours == theirs or norm(ours) == norm(theirs)
+
+
+def is_network(problem: TwilioProblem) -> bool:
+    """True when Twilio was not reached at all (no HTTP answer)."""
+    return problem.status is None and problem.code is None
+
+
+class OutboxWorker:
+    """Sends outbox rows on one daemon thread; :meth:`wake` after queueing, :meth:`stop` on quit."""
+
+    def __init__(
+        self,
+        store: Store,
+        gateway: OutboxGateway,
+        *,
+        outgoing_media_dir: Path,
+        public_url: Callable[[], str | None],
+        shelf: Shelf | None = None,
+        policy: OutboxPolicy | None = None,
+        on_reachability: Reachability | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._gateway = gateway
+        self._media_dir = outgoing_media_dir
+        self._public_url = public_url
+        self._shelf = shelf
+        self._policy = policy or OutboxPolicy()
+        self._on_reachability = on_reachability
+        self._clock = clock
+        self._wake = threading.Condition()
+        self._woken = False
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        #: Consecutive temporary failures per message, for the backoff.
+        self._failures: dict[int, int] = {}
+        self.recovered = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Turn rows a crash left ``sending`` into ``unknown``, then start sending."""
+        if self._thread is not None:
+            return
+        self.recovered = self._store.writer.call(writes.recover_interrupted_sends)
+        if self.recovered:
+            logger.info(
+                "%d sends were interrupted last time; checking Twilio first", self.recovered
+            )
+        self._stopping = False
+        self._unsubscribe = self._store.events.subscribe(self._on_events)
+        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop after the current request; a row still in flight stays ``sending`` (→ unknown)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                logger.info("A send was still in flight at quit; it will be checked on next start")
+
+    def wake(self) -> None:
+        with self._wake:
+            self._woken = True
+            self._wake.notify_all()
+
+    def _on_events(self, events: Sequence[Event]) -> None:
+        if any(isinstance(e, OutboxQueued) for e in events):
+            self.wake()
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                if self._stopping:
+                    return
+                self._woken = False
+            try:
+                wait_s = self._work_once()
+            except WriterStopped:
+                logger.debug("Outbox stops: the database closed")
+                return
+            except Exception:
+                logger.exception("The outbox failed unexpectedly; trying again shortly")
+                wait_s = 5.0
+            with self._wake:
+                if not self._woken and not self._stopping and wait_s > 0:
+                    self._wake.wait(wait_s)
+
+    def _work_once(self) -> float:
+        conn = self._store.reader()
+        items = queries.outbox_due(conn, self._now_ms(), self._policy.batch)
+        for listed in items:
+            with self._wake:
+                if self._stopping:
+                    return 0.0
+            # Read again: an earlier row of this batch may have opted the customer out,
+            # and a backfill may have adopted this one meanwhile.
+            item = queries.outbox_item(conn, listed.message_id)
+            if item is not None and item.state in ("queued", "unknown", "sending"):
+                self._process(item)
+        if len(items) >= self._policy.batch:
+            return 0.0
+        due = queries.next_outbox_attempt_ms(conn)
+        if due is None:
+            return 60.0
+        return max(0.0, min(60.0, (due - self._now_ms()) / 1000))
+
+    # -- one row -----------------------------------------------------------------------------
+
+    def _process(self, item: OutboxItem) -> None:
+        if item.sid is not None:
+            self._call(lambda tx: writes.settle_if_adopted(tx, item.message_id))
+            return
+        now = self._now_ms()
+        too_old = now - item.created_at > self._policy.give_up_after_s * 1000
+        if item.state in ("unknown", "sending"):
+            try:
+                found = self._find_earlier_send(item)
+            except TwilioProblem as problem:
+                self._reachability(problem if is_network(problem) else None)
+                if too_old:
+                    self._fail(
+                        item,
+                        "Twoway could not confirm whether this message was sent. Check with the "
+                        f"customer or in the Twilio Console before retrying. ({problem})",
+                        problem.code,
+                    )
+                else:
+                    self._retry(item, problem, maybe_sent=True)
+                return
+            self._reachability(None)
+            if found is not None:
+                logger.info("Message %d had reached Twilio as %s", item.message_id, found.sid)
+                self._call(
+                    lambda tx: writes.mark_sent(
+                        tx, item.message_id, found.sid, found.status, found.error_code
+                    )
+                )
+                self._failures.pop(item.message_id, None)
+                return
+        if item.opted_out:
+            self._fail(item, OPTED_OUT_TEXT, 21610)
+            return
+        if too_old:
+            hours = self._policy.give_up_after_s / 3600
+            self._fail(
+                item,
+                f"Not sent: Twilio could not be reached for {hours:g} hours. "
+                "Press Retry to send it now.",
+                None,
+            )
+            return
+        public_url = (self._public_url() or "").rstrip("/")
+        media_urls: list[str] = []
+        if item.media:
+            if not public_url or self._shelf is None:
+                if now - item.created_at < self._policy.media_wait_s * 1000:
+                    self._call(
+                        lambda tx: writes.mark_retry(
+                            tx, item.message_id, WAITING_FOR_URL_TEXT, now + 2000, maybe_sent=False
+                        )
+                    )
+                else:
+                    self._fail(item, NO_PUBLIC_URL_TEXT, None)
+                return
+            for file_name, content_type in item.media:
+                path = self._media_dir / file_name
+                if not path.is_file():
+                    self._fail(item, "The picture file is missing; attach it again.", None)
+                    return
+                token = self._shelf.share(path, content_type)
+                media_urls.append(media_url(public_url, token))
+        callback = status_url(public_url) if public_url else None
+
+        if not self._store.writer.call(lambda tx: writes.claim_for_sending(tx, item.message_id)):
+            return  # adopted by a backfill since we read it
+        try:
+            sent = self._gateway.send_message(
+                to=item.to_number,
+                from_=item.from_number,
+                body=item.body,
+                media_urls=media_urls,
+                status_callback=callback,
+            )
+        except TwilioProblem as problem:
+            self._reachability(problem if is_network(problem) else None)
+            if problem.permanent:
+                self._fail(item, str(problem), problem.code)
+            else:
+                self._retry(item, problem, maybe_sent=problem.maybe_sent)
+            return
+        self._reachability(None)
+        self._failures.pop(item.message_id, None)
+        self._call(
+            lambda tx: writes.mark_sent(tx, item.message_id, sent.sid, sent.status, sent.error_code)
+        )
+
+    def _find_earlier_send(self, item: OutboxItem) -> RemoteMessage | None:
+        """Our message in Twilio's log, if an earlier attempt did reach Twilio."""
+        started = item.first_attempt_at or item.created_at
+        cutoff = started - int(self._policy.lookup_slack_s * 1000)
+        conn = self._store.reader()
+        candidates: list[RemoteMessage] = []
+        pages = self._gateway.iter_message_pages(
+            to=item.to_number, from_=item.from_number, page_size=50
+        )
+        for number, page in enumerate(pages, start=1):
+            for remote in page:
+                if remote.inbound or remote.created_at_ms < cutoff:
+                    continue
+                if remote.sent_at_ms is not None and remote.sent_at_ms < cutoff:
+                    continue
+                if not same_text(item.body, remote.body):
+                    continue
+                if queries.message_id_for_sid(conn, remote.sid) is not None:
+                    continue  # an earlier identical text we already know about
+                candidates.append(remote)
+            oldest = min((m.log_time_ms for m in page), default=0)
+            if not page or oldest < cutoff or number >= self._policy.lookup_pages:
+                break
+        if not candidates:
+            return None
+        return min(candidates, key=lambda m: (m.created_at_ms, m.sid))
+
+    # -- outcomes ----------------------------------------------------------------------------
+
+    def _call(self, job: Callable[[Tx], object]) -> None:
+        self._store.writer.call(job)
+
+    def _fail(self, item: OutboxItem, text: str, code: int | None) -> None:
+        logger.info("Message %d failed: %s", item.message_id, text)
+        self._failures.pop(item.message_id, None)
+
+        def job(tx: Tx) -> None:
+            if writes.settle_if_adopted(tx, item.message_id):
+                return
+            writes.mark_failed(tx, item.message_id, text, code)
+            if code == 21610:
+                writes.set_opted_out(tx, item.from_number, item.to_number, True)
+
+        self._call(job)
+
+    def _retry(self, item: OutboxItem, problem: TwilioProblem, *, maybe_sent: bool) -> None:
+        failures = self._failures.get(item.message_id, 0)
+        self._failures[item.message_id] = failures + 1
+        delays = self._policy.retry_delays_s
+        delay = delays[min(failures, len(delays) - 1)] if delays else 0.0
+        if maybe_sent:
+            delay = max(delay, self._policy.settle_s)
+        if isinstance(problem, RateLimited) and problem.retry_after_s is not None:
+            delay = max(delay, problem.retry_after_s)
+        next_at = self._now_ms() + int(delay * 1000)
+        logger.info(
+            "Message %d not sent yet (%s); retrying in %.1f s%s",
+            item.message_id,
+            problem,
+            delay,
+            " after checking Twilio's log" if maybe_sent else "",
+        )
+
+        def job(tx: Tx) -> None:
+            if not writes.settle_if_adopted(tx, item.message_id):
+                writes.mark_retry(tx, item.message_id, str(problem), next_at, maybe_sent=maybe_sent)
+
+        self._call(job)
+
+    def _reachability(self, problem: TwilioProblem | None) -> None:
+        if self._on_reachability is not None:
+            try:
+                self._on_reachability(problem)
+            except Exception:
+                logger.exception("A reachability listener failed")
