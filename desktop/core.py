@@ -1,10 +1,11 @@
-"""The Qt-free service graph: store, receiver, media, REST, sync and tunnel, wired together.
+"""The Qt-free application core: settings, store, the network side, and what the UI asks.
 
 Two phases keep the first paint fast: :meth:`Core.open` does only local, quick work (the
 data folder, settings, the database) and runs before the window is built;
-:meth:`Core.start` brings up the network side (listener, credentials, Twilio, ngrok) and
-runs on a background thread after the window is on screen.  Nothing here imports Qt
-widgets; the UI subscribes to ``store.events`` and ``connection``.
+:meth:`Core.start` brings up the network side (listener, credentials, Twilio, ngrok — see
+:mod:`desktop.network`) on a background thread after the window is on screen.  Nothing
+here imports Qt; the UI subscribes to ``store.events`` and ``connection``.  ``Core`` also
+implements :class:`desktop.setup.SetupBackend` for the setup wizard and settings dialog.
 """
 
 from __future__ import annotations
@@ -22,17 +23,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from desktop.config import EnvironmentOverrides, Paths, Settings, SettingsFile
-from desktop.domain.connection import ConnectionBoard, ConnectionSnapshot, Link
+from desktop.domain.connection import ConnectionBoard, ConnectionSnapshot
 from desktop.domain.models import MAX_BODY_CHARS, MAX_MEDIA
-from desktop.secrets import Secret, SecretStore, SecretsUnavailable
+from desktop.secrets import Secret, SecretStore
 from desktop.store import queries, writes
 from desktop.store.service import Store
 
 if TYPE_CHECKING:
-    from desktop.gateway.media import MediaPolicy
     from desktop.gateway.media_worker import MediaFetcher
-    from desktop.gateway.receiver import ReceiverThread
-    from desktop.gateway.webhook import WebhookApp, WebhookCredentials
+    from desktop.gateway.rest_types import AccountInfo
+    from desktop.setup import SetupResult, TwilioLogin
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +83,11 @@ def load_credentials(secrets: SecretStore) -> TwilioCredentials | None:
 
 
 class Core:
-    """Owns every long-lived service.  Thread-safe where noted; start/stop from one thread."""
+    """Owns every long-lived service.  ``open``/``start``/``stop`` from one thread."""
 
     def __init__(self, options: CoreOptions, secrets: SecretStore | None = None) -> None:
+        from desktop.network import Network
+
         self.options = options
         self.paths = Paths(options.data_dir)
         self.env = EnvironmentOverrides.from_environ(options.environ)
@@ -94,18 +96,20 @@ class Core:
         self.secrets = secrets or SecretStore(environ=options.environ)
         self.store = Store(self.paths.database, self.paths.backups)
         self.connection = ConnectionBoard(ConnectionSnapshot(demo=options.demo))
-        self._credentials: TwilioCredentials | None = None
-        self._public_url: str | None = (
-            options.public_url.rstrip("/") if options.public_url else None
-        )
         self._lock = threading.Lock()
-        self._started = False
         #: Small background jobs for the UI (file copies, credential checks); never the GUI thread.
         self.tasks = ThreadPoolExecutor(2, thread_name_prefix="core-task")
-        # Network-side services, created in start() so their imports stay off the first paint.
-        self.receiver: ReceiverThread | None = None
-        self.media: MediaFetcher | None = None
-        self.webhook: WebhookApp | None = None
+        self.network = Network(
+            options,
+            self.paths,
+            self.store,
+            lambda: self.settings,
+            self.save_settings,
+            self.secrets,
+            self.connection,
+            self.env,
+        )
+        self._network_lock = threading.Lock()
 
     # -- phase 1: local and quick ------------------------------------------------------------
 
@@ -122,68 +126,27 @@ class Core:
     # -- phase 2: network (call from a background thread) ------------------------------------
 
     def start(self) -> None:
-        from desktop.gateway.ingest import StoreIngest
-        from desktop.gateway.media_worker import MediaFetcher
-        from desktop.gateway.receiver import ReceiverThread
-        from desktop.gateway.webhook import WebhookApp
-
-        try:
-            self._credentials = load_credentials(self.secrets)
-        except SecretsUnavailable as exc:
-            self.connection.update(link=Link.SIGNED_OUT, problem=str(exc))
-            self._credentials = None
-        ingest = StoreIngest(self.store, lambda: self.settings.auto_reply_text)
-        webhook = WebhookApp(ingest, self.webhook_credentials)
-        receiver = ReceiverThread(webhook, self.options.port)
-        receiver.start()
-        media = MediaFetcher(
-            self.store, self.paths.media, self.paths.thumbnails, self.media_policy, self.media_auth
-        )
-        media.start()
-        self.webhook, self.receiver, self.media = webhook, receiver, media
-        self._started = True
-        if self._credentials is None:
-            self.connection.update(
-                link=Link.SIGNED_OUT, problem="Sign in with your Twilio account to start."
-            )
-        elif self._public_url:
-            self.connection.update(link=Link.ONLINE, public_url=self._public_url)
+        with self._network_lock:
+            self.network.start()
 
     @property
     def credentials(self) -> TwilioCredentials | None:
-        return self._credentials
-
-    def set_credentials(self, credentials: TwilioCredentials | None) -> None:
-        self._credentials = credentials
+        return self.network.credentials
 
     @property
     def public_url(self) -> str | None:
-        with self._lock:
-            return self._public_url
+        return self.network.public_url
 
-    def set_public_url(self, url: str | None) -> None:
-        with self._lock:
-            self._public_url = url.rstrip("/") if url else None
+    @property
+    def media(self) -> MediaFetcher | None:
+        return self.network.media
 
-    def webhook_credentials(self) -> WebhookCredentials | None:
-        from desktop.gateway.webhook import WebhookCredentials as Credentials
+    @staticmethod
+    def explain_error_code(code: int | None) -> str:
+        """Plain words for a Twilio error code (tooltips on failed messages)."""
+        from desktop.gateway.rest import explain_error_code
 
-        credentials, url = self._credentials, self.public_url
-        if credentials is None or not url:
-            return None
-        return Credentials(credentials.account_sid, credentials.auth_token, url)
-
-    def media_policy(self) -> MediaPolicy | None:
-        from desktop.gateway.media import MediaPolicy as Policy
-
-        credentials = self._credentials
-        if credentials is None:
-            return None
-        return Policy(credentials.account_sid, self.env.api_base_url)
-
-    def media_auth(self) -> tuple[str, str] | None:
-        credentials = self._credentials
-        return None if credentials is None else credentials.rest_auth
+        return explain_error_code(code)
 
     # -- what the UI asks for ------------------------------------------------------------------
 
@@ -246,13 +209,115 @@ class Core:
     def rename_contact(self, conversation_id: int, name: str) -> Future[None]:
         return self.store.writer.submit(lambda tx: writes.rename_contact(tx, conversation_id, name))
 
+    # -- the setup wizard and settings dialog (desktop.setup.SetupBackend) ------------------
+
+    def check_login(self, login: TwilioLogin) -> Future[AccountInfo]:
+        """Fetch the account and its numbers with these credentials (never stores them)."""
+        from desktop.gateway.rest import RestGateway
+
+        login = login.stripped()
+        credentials = TwilioCredentials(
+            login.account_sid, login.auth_token, login.api_key or None, login.api_secret or None
+        )
+
+        def check() -> AccountInfo:
+            gateway = RestGateway(credentials, self.network.api_base_url)
+            try:
+                return gateway.fetch_account()
+            finally:
+                gateway.close()
+
+        return self.tasks.submit(check)
+
+    def apply_setup(self, result: SetupResult) -> Future[None]:
+        """Store the secrets in the keyring and the choices in settings, then reconnect."""
+        from desktop.config import TunnelMode, WebhookPolicy
+
+        def apply() -> None:
+            login = result.login.stripped()
+            self.secrets.set(Secret.ACCOUNT_SID, login.account_sid)
+            self.secrets.set(Secret.AUTH_TOKEN, login.auth_token)
+            if login.api_key and login.api_secret:
+                self.secrets.set(Secret.API_KEY, login.api_key)
+                self.secrets.set(Secret.API_SECRET, login.api_secret)
+            else:
+                self.secrets.delete(Secret.API_KEY)
+                self.secrets.delete(Secret.API_SECRET)
+            if result.ngrok_authtoken:
+                self.secrets.set(Secret.NGROK_AUTHTOKEN, result.ngrok_authtoken)
+            with self._lock:
+                settings = self.settings
+                settings.phone_number = result.phone_number
+                settings.tunnel_mode = TunnelMode(result.tunnel.value)
+                settings.public_url = result.public_url
+                settings.ngrok_domain = result.ngrok_domain
+                settings.poll_interval_s = result.poll_interval_s
+                settings.webhook_policy = WebhookPolicy(result.webhook_policy)
+                if result.auto_reply_text is not None:
+                    settings.auto_reply_text = result.auto_reply_text
+                settings.configured = True
+            self.save_settings()
+            logger.info("Setup applied: number %s, %s", result.phone_number, result.tunnel.value)
+            with self._network_lock:
+                self.network.restart(force_webhook=result.take_over_foreign_webhook)
+
+        return self.tasks.submit(apply)
+
+    def start_demo(self) -> None:
+        """Open the demo in a new process (its own data folder); this one keeps running."""
+        import subprocess
+        import sys
+
+        if getattr(sys, "frozen", False):
+            command = [sys.executable, "--demo"]
+        else:
+            command = [sys.executable, "-m", "desktop", "--demo"]
+        subprocess.Popen(command, start_new_session=True)
+
+    def sign_out(self) -> Future[None]:
+        def sign_out() -> None:
+            with self._network_lock:
+                self.network.sign_out()
+            self.secrets.delete_all()
+            with self._lock:
+                self.settings.configured = False
+            self.save_settings()
+
+        return self.tasks.submit(sign_out)
+
+    def restore_previous_webhook(self) -> Future[str]:
+        def restore() -> str:
+            sync = self.network.sync
+            if sync is None:
+                return "Sign in first: Twoway needs your Twilio account to change the number."
+            return sync.restore_webhook().message
+
+        return self.tasks.submit(restore)
+
+    def keyring_location(self) -> str:
+        return self.secrets.where()
+
+    def current_login(self) -> TwilioLogin | None:
+        from desktop.setup import TwilioLogin
+
+        credentials = self.network.credentials
+        if credentials is None or self.options.demo:
+            return None
+        return TwilioLogin(
+            credentials.account_sid,
+            credentials.auth_token,
+            credentials.api_key or "",
+            credentials.api_secret or "",
+        )
+
+    def backfill_now(self, reason: str = "requested") -> None:
+        sync = self.network.sync
+        if sync is not None:
+            sync.backfill_now(reason)
+
     def stop(self) -> None:
-        """Stop accepting webhooks first, then finish queued writes, then close."""
-        receiver, media = self.receiver, self.media
-        if receiver is not None:
-            receiver.stop()
-        if media is not None:
-            media.stop()
+        """Close the tunnel and stop listening first, then finish queued writes, then close."""
+        with self._network_lock:
+            self.network.stop()
         self.tasks.shutdown(wait=True, cancel_futures=True)
         self.store.close()
-        self._started = False

@@ -1,0 +1,326 @@
+"""The network side of the app, as one unit that starts, restarts and stops together.
+
+It owns the webhook receiver, the media fetcher, the sync service (outbox, backfill,
+polling, webhook config), the ngrok tunnel and, in demo mode, the simulated Twilio.
+Everything here is Qt-free and runs on background threads; progress and problems are
+published on the :class:`~desktop.domain.connection.ConnectionBoard`.
+
+How Twilio reaches us is decided once per start, in this order: the demo (the simulator
+posts straight to the loopback receiver), ``--public-url``, ``--no-tunnel``, then the
+user's setting (ngrok, their own public URL, or polling).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from desktop.config import EnvironmentOverrides, Paths, Settings, TunnelMode
+from desktop.domain.connection import ConnectionBoard, Link
+from desktop.secrets import Secret, SecretStore, SecretsUnavailable
+
+if TYPE_CHECKING:
+    from desktop.core import CoreOptions, TwilioCredentials
+    from desktop.gateway.media import MediaPolicy
+    from desktop.gateway.media_worker import MediaFetcher
+    from desktop.gateway.receiver import ReceiverThread
+    from desktop.gateway.webhook import WebhookApp, WebhookCredentials
+    from desktop.simulator.personas import DemoTwilio
+    from desktop.store.service import Store
+    from desktop.sync.service import SyncService
+    from desktop.tunnel.models import TunnelStatus
+    from desktop.tunnel.service import NgrokTunnel
+
+logger = logging.getLogger(__name__)
+
+
+class Network:
+    """Receiver + media + sync + tunnel (+ demo).  ``start``/``stop`` from one thread."""
+
+    def __init__(
+        self,
+        options: CoreOptions,
+        paths: Paths,
+        store: Store,
+        settings: Callable[[], Settings],
+        save_settings: Callable[[], None],
+        secrets: SecretStore,
+        connection: ConnectionBoard,
+        env: EnvironmentOverrides,
+    ) -> None:
+        self._options = options
+        self._paths = paths
+        self._store = store
+        self._settings = settings
+        self._save_settings = save_settings
+        self._secrets = secrets
+        self._board = connection
+        self._env = env
+        self._lock = threading.RLock()
+        self.credentials: TwilioCredentials | None = None
+        self.api_base_url = env.api_base_url
+        self.demo: DemoTwilio | None = None
+        self.webhook: WebhookApp | None = None
+        self.receiver: ReceiverThread | None = None
+        self.media: MediaFetcher | None = None
+        self.sync: SyncService | None = None
+        self.tunnel: NgrokTunnel | None = None
+        #: The URL webhooks are signed for (kept while a tunnel reconnects).
+        self._signing_url: str | None = None
+        #: The URL Twilio can reach right now (None while the tunnel is down).
+        self._reachable_url: str | None = None
+        #: The user agreed to take over a number that points elsewhere.
+        self._force_webhook = False
+
+    # -- what other parts ask -----------------------------------------------------------------
+
+    @property
+    def public_url(self) -> str | None:
+        with self._lock:
+            return self._reachable_url
+
+    def webhook_credentials(self) -> WebhookCredentials | None:
+        from desktop.gateway.webhook import WebhookCredentials as Credentials
+
+        with self._lock:
+            credentials, url = self.credentials, self._signing_url
+        if credentials is None or not url:
+            return None
+        return Credentials(credentials.account_sid, credentials.auth_token, url)
+
+    def media_policy(self) -> MediaPolicy | None:
+        from desktop.gateway.media import MediaPolicy as Policy
+
+        credentials = self.credentials
+        return None if credentials is None else Policy(credentials.account_sid, self.api_base_url)
+
+    def media_auth(self) -> tuple[str, str] | None:
+        credentials = self.credentials
+        return None if credentials is None else credentials.rest_auth
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self, *, force_webhook: bool = False) -> None:
+        """Bring everything up; failures end up on the board in plain words, not raised."""
+        from desktop.gateway.ingest import StoreIngest
+        from desktop.gateway.media_worker import MediaFetcher
+        from desktop.gateway.receiver import ReceiverThread
+        from desktop.gateway.webhook import WebhookApp
+
+        self._force_webhook = force_webhook
+        self.credentials = self._load_credentials()
+        if self.webhook is None:
+            ingest = StoreIngest(self._store, lambda: self._settings().auto_reply_text)
+            self.webhook = WebhookApp(ingest, self.webhook_credentials)
+            self.receiver = ReceiverThread(self.webhook, self._options.port)
+            self.receiver.start()
+            self.media = MediaFetcher(
+                self._store,
+                self._paths.media,
+                self._paths.thumbnails,
+                self.media_policy,
+                self.media_auth,
+            )
+            self.media.start()
+        if self.credentials is None:
+            if not self._board.snapshot.problem:
+                self._board.update(
+                    link=Link.SIGNED_OUT,
+                    problem="Sign in with your Twilio account to start texting.",
+                )
+            return
+        self._start_sync_and_reachability()
+
+    def _load_credentials(self) -> TwilioCredentials | None:
+        from desktop.core import TwilioCredentials, load_credentials
+
+        if self._options.demo:
+            from desktop.simulator.personas import DemoTwilio
+
+            if self.demo is None:
+                self.demo = DemoTwilio.start()
+            self.api_base_url = self.demo.base_url
+            return TwilioCredentials(self.demo.account_sid, self.demo.auth_token)
+        try:
+            return load_credentials(self._secrets)
+        except SecretsUnavailable as exc:
+            self._board.update(link=Link.SIGNED_OUT, problem=str(exc))
+            return None
+
+    def _mode(self) -> TunnelMode:
+        if self._options.demo or self._options.public_url:
+            return TunnelMode.PUBLIC_URL
+        if self._options.no_tunnel:
+            return TunnelMode.POLL
+        return self._settings().tunnel_mode
+
+    def _start_sync_and_reachability(self) -> None:
+        from desktop.sync.service import SyncService
+
+        assert self.credentials is not None
+        assert self.webhook is not None
+        assert self.receiver is not None
+        mode = self._mode()
+        url: str | None = None
+        if self._options.demo:
+            url = self.receiver.local_url  # the simulator posts to loopback directly
+        elif self._options.public_url:
+            url = self._options.public_url
+        elif mode is TunnelMode.PUBLIC_URL:
+            url = self._settings().public_url or None
+        with self._lock:
+            self._signing_url = self._reachable_url = url
+        phone = self._env.phone_number
+        if self.demo is not None and not phone and not self._settings().phone_number:
+            phone = self.demo.numbers[0]
+        self.sync = SyncService(
+            self._store,
+            self.credentials,
+            api_base_url=self.api_base_url,
+            public_url=lambda: self.public_url,
+            shelf=self.webhook.shelf,
+            settings=self._settings(),
+            save_settings=self._save_settings,
+            connection=self._board,
+            outgoing_media_dir=self._paths.outgoing_media,
+            phone_number=phone,
+            poll_interval_s=self._settings().poll_interval_s,
+        )
+        self.sync.start()
+        if url:
+            self._board.update(link=Link.ONLINE, public_url=url, problem="")
+            self._after_url(url)
+        elif mode is TunnelMode.NGROK:
+            self._start_tunnel()
+        else:
+            self._board.update(link=Link.POLLING, public_url="")
+
+    def _after_url(self, url: str | None) -> None:
+        sync = self.sync
+        if sync is None:
+            return
+        sync.on_public_url_changed(url)
+        if url and self._force_webhook:
+            self._force_webhook = False
+
+            def take_over() -> None:
+                try:
+                    result = sync.configure_webhook(force=True)
+                    logger.info("Webhook takeover: %s", result.message)
+                except Exception as exc:
+                    logger.warning("Could not point the number at Twoway: %s", exc)
+
+            threading.Thread(target=take_over, name="webhook-takeover", daemon=True).start()
+
+    # -- the tunnel -------------------------------------------------------------------------------
+
+    def _start_tunnel(self) -> None:
+        from desktop.tunnel.models import TunnelSettings
+        from desktop.tunnel.service import NgrokTunnel
+
+        assert self.receiver is not None
+        assert self.credentials is not None
+        try:
+            token = self._secrets.get(Secret.NGROK_AUTHTOKEN)
+        except SecretsUnavailable as exc:
+            self._board.update(link=Link.POLLING, problem=str(exc))
+            return
+        if not token:
+            self._board.update(
+                link=Link.POLLING,
+                public_url="",
+                problem="Add your ngrok authtoken in Settings so texts arrive instantly. "
+                "Until then Twoway checks Twilio for new messages every "
+                f"{self._settings().poll_interval_s} seconds.",
+            )
+            return
+        settings = self._settings()
+        self.tunnel = NgrokTunnel(
+            local_port=self.receiver.port,
+            settings=TunnelSettings(
+                auth_token=token,
+                static_domain=settings.ngrok_domain or None,
+                ngrok_path=settings.ngrok_path or None,
+                verify_twilio_auth_token=(
+                    self.credentials.auth_token if settings.ngrok_verify_webhook else None
+                ),
+                fallback_poll_seconds=settings.poll_interval_s,
+            ),
+            on_status=self._on_tunnel_status,
+            state_dir=self._paths.state,
+        )
+        self._board.update(link=Link.STARTING, detail="Opening a secure tunnel with ngrok…")
+        self.tunnel.start()
+
+    def _on_tunnel_status(self, status: TunnelStatus) -> None:
+        from desktop.tunnel.models import TunnelState
+
+        if status.state is TunnelState.ONLINE and status.public_url:
+            with self._lock:
+                self._signing_url = self._reachable_url = status.public_url
+            self._board.update(
+                link=Link.ONLINE, public_url=status.public_url, problem="", detail=""
+            )
+            self._after_url(status.public_url)
+            return
+        with self._lock:
+            was_reachable = self._reachable_url is not None
+            self._reachable_url = None
+        if status.state is TunnelState.STARTING:
+            self._board.update(link=Link.STARTING, detail=status.message)
+        elif status.state is TunnelState.RECONNECTING:
+            self._board.update(link=Link.RECONNECTING, detail=status.message)
+        elif status.state is TunnelState.FAILED:
+            self._board.update(
+                link=Link.POLLING,
+                public_url="",
+                problem=f"{status.message} {status.action}".strip(),
+            )
+        if was_reachable:
+            self._after_url(None)  # poll Twilio until the tunnel is back
+
+    # -- restart and stop ---------------------------------------------------------------------
+
+    def restart(self, *, force_webhook: bool = False) -> None:
+        """New credentials or settings: stop sync and tunnel, then start them again."""
+        self._stop_sync_and_tunnel(restore=False)
+        self.start(force_webhook=force_webhook)
+
+    def sign_out(self) -> None:
+        self._stop_sync_and_tunnel(restore=False)
+        self.credentials = None
+        with self._lock:
+            self._signing_url = self._reachable_url = None
+        self._board.update(
+            link=Link.SIGNED_OUT,
+            public_url="",
+            number_points_here=None,
+            problem="Signed out. Sign in with your Twilio account to start.",
+        )
+
+    def _stop_sync_and_tunnel(self, *, restore: bool) -> None:
+        tunnel, sync = self.tunnel, self.sync
+        self.tunnel = self.sync = None
+        if sync is not None and restore:
+            try:
+                sync.restore_on_quit()
+            except Exception as exc:
+                logger.warning("Could not restore the number's previous webhook: %s", exc)
+        if tunnel is not None:
+            tunnel.stop()
+        if sync is not None:
+            sync.stop()
+
+    def stop(self) -> None:
+        """Quit: restore the webhook if asked, close the tunnel, stop listening, stop the demo."""
+        self._stop_sync_and_tunnel(restore=True)
+        if self.receiver is not None:
+            self.receiver.stop()
+        if self.media is not None:
+            self.media.stop()
+        if self.demo is not None:
+            self.demo.stop()
+        self.receiver = self.media = self.webhook = None
+        self.demo = None
