@@ -69,7 +69,7 @@ def post_through_edge(forwarder: str, public_url: str, params: dict[str, str], t
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Twilio-Signature": sign(public_url + "/twilio/sms", params, token),
     }
-    conn = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+    conn = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=10)
     try:
         conn.request("POST", "/twilio/sms", form_body(params), headers)
         return conn.getresponse().status
