@@ -1,14 +1,23 @@
-"""Starts Qt: the application object, the core's local phase, the window, then the network."""
+"""Starts Qt: the application object, the core's local phase, the window, then the network.
+
+The order is what makes the window appear fast: only local work (settings, the database,
+the conversation list) happens before the first paint; the network side (credentials in
+the keyring, the webhook listener, Twilio, ngrok) starts on a background thread once the
+window has been painted, together with the tray and, on first run, the setup wizard.
+Nothing on the first-paint path imports twilio, werkzeug, keyring, pyngrok or requests.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QGuiApplication, QImageReader
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from desktop import APP_NAME, __version__
 from desktop.cli import AppArgs
@@ -18,56 +27,136 @@ from desktop.store.database import StoreError
 logger = logging.getLogger(__name__)
 
 
-def run(args: AppArgs, data_dir: Path) -> int:
+class _FirstPaint(QObject):
+    """Calls ``then`` once, right after ``window`` is painted for the first time."""
+
+    def __init__(self, window: QWidget, then: Callable[[], None]) -> None:
+        super().__init__(window)
+        self._then: Callable[[], None] | None = then
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and self._then is not None:
+            then, self._then = self._then, None
+            # Let this paint reach the screen before doing anything else.
+            QTimer.singleShot(0, then)
+        return False
+
+    def fire_now(self) -> None:
+        if self._then is not None:
+            then, self._then = self._then, None
+            then()
+
+
+def _image_formats() -> str:
+    return ", ".join(sorted(bytes(f.data()).decode() for f in QImageReader.supportedImageFormats()))
+
+
+def run(
+    args: AppArgs,
+    data_dir: Path,
+    *,
+    on_first_paint: Callable[[], None] | None = None,
+) -> int:
+    """Run the app until it quits; ``on_first_paint`` is a hook for the start-up benchmark."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
-    core = Core(
-        CoreOptions(
-            data_dir=data_dir,
-            port=args.port,
-            public_url=args.public_url,
-            no_tunnel=args.no_tunnel,
-            demo=args.demo,
-        )
-    )
+    app.setDesktopFileName("twoway")
     try:
+        core = Core(
+            CoreOptions(
+                data_dir=data_dir,
+                port=args.port,
+                public_url=args.public_url,
+                no_tunnel=args.no_tunnel,
+                demo=args.demo,
+            )
+        )
         core.open()
-    except (StoreError, OSError) as exc:
+    except (StoreError, OSError, ValueError) as exc:  # ValueError: a malformed environment
         logger.error("Could not open the data folder: %s", exc)
         if args.smoke_test:
             print(f"smoke test failed: {exc}", file=sys.stderr)
             return 1
-        QMessageBox.critical(None, APP_NAME, str(exc))
+        QMessageBox.critical(None, APP_NAME, f"{APP_NAME} could not open its data.\n\n{exc}")
         return 1
 
+    from desktop.ui.icons import app_icon
     from desktop.ui.main_window import MainWindow
 
-    window = MainWindow(core)
+    app.setWindowIcon(app_icon())
+    window = MainWindow(core, fast_start=not args.smoke_test)
     if args.smoke_test:
         window.show()
         app.processEvents()
         print(
             f"{APP_NAME} {__version__}: main window built "
-            f"({window.conversation_count()} conversations)"
+            f"({window.conversation_count()} conversations) on Qt platform "
+            f"{QGuiApplication.platformName()}; image formats: {_image_formats()}"
         )
         window.close()
         core.stop()
         return 0
-    if not args.minimized:
-        window.show()
 
-    def start_network() -> None:
+    def after_first_paint() -> None:
+        if on_first_paint is not None:
+            on_first_paint()
+        window.warm_up()
+        _start_network(core)
+        _start_tray(app, window, args.minimized)
+        if not core.settings.configured and not core.options.demo:
+            QTimer.singleShot(0, window.open_setup)
+
+    hook = _FirstPaint(window, after_first_paint)
+    tray_possible = _tray_possible()
+    if args.minimized and tray_possible:
+        QTimer.singleShot(0, hook.fire_now)
+    elif args.minimized:
+        window.showMinimized()
+    else:
+        window.show()
+    try:
+        return app.exec()
+    finally:
+        window.bridge.detach()
+        core.stop()
+        from desktop.ui import tasks
+
+        tasks.shutdown()
+
+
+def _tray_possible() -> bool:
+    from PySide6.QtWidgets import QSystemTrayIcon
+
+    return QSystemTrayIcon.isSystemTrayAvailable()
+
+
+def _start_network(core: Core) -> None:
+    def start() -> None:
         try:
             core.start()
         except Exception:
             logger.exception("Starting the network side failed")
 
-    QTimer.singleShot(
-        0, lambda: threading.Thread(target=start_network, name="core-start", daemon=True).start()
-    )
+    threading.Thread(target=start, name="core-start", daemon=True).start()
+
+
+def _start_tray(app: QApplication, window: QWidget, minimized: bool) -> None:
+    from desktop.ui.main_window import MainWindow
+
+    assert isinstance(window, MainWindow)
     try:
-        return app.exec()
-    finally:
-        core.stop()
+        from desktop.ui.tray import TrayController
+    except ImportError:
+        logger.info("No tray integration in this build")
+        if minimized and not window.isVisible():
+            window.showMinimized()
+        return
+    tray = TrayController(window, window.core, window.bridge)
+    window.set_tray(tray)
+    if tray.available():
+        app.setQuitOnLastWindowClosed(False)
+    elif minimized and not window.isVisible():
+        window.showMinimized()

@@ -1,26 +1,556 @@
-"""The main window (placeholder layout until the window issue lands)."""
+"""The main window: sidebar (search, conversations, status) beside the open thread.
+
+The window wires parts together and owns the cross-cutting rules: store events update
+the list and the open thread; a thread shown while the window is active is marked read;
+the title shows the unread total; closing hides to the tray when there is one.  Dialogs
+written elsewhere (new conversation, settings, setup, tray) are imported only when used,
+so a missing one disables its action instead of the window.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QListWidget, QMainWindow, QSplitter
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from desktop import APP_NAME
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import APP_NAME, __version__
 from desktop.core import Core
+from desktop.domain.connection import ConnectionSnapshot
+from desktop.domain.events import ConversationChanged, Event, MessageAdded, MessageChanged
 from desktop.store import queries
+from desktop.store.queries import SearchHit
+from desktop.ui import theme as theme_module
+from desktop.ui.bridge import CoreBridge
+from desktop.ui.formatting import NumberFormatter
+from desktop.ui.icons import app_icon, icon
+from desktop.ui.sidebar import Sidebar
+from desktop.ui.tasks import deliver, run_in_background
+from desktop.ui.widgets import EMPTY_THREAD_TEXT, LineSplitter, tint
+
+if TYPE_CHECKING:
+    from desktop.ui.thread_pane import ThreadPane
+
+logger = logging.getLogger(__name__)
+
+NOTICE_MS: Final = 8000
+DEMO_TEXT: Final = (
+    "<b>Demo — messages are simulated.</b> The customers here are pretend; "
+    "nothing is sent to real phones."
+)
+
+
+class Tray(Protocol):
+    def available(self) -> bool: ...
+
+
+class NoticeBar(QWidget):
+    """A dismissible line at the top of the thread; clicking it opens its conversation.
+
+    Signals: ``clicked(int)`` — the conversation id the notice is about (-1: none).
+    """
+
+    clicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("noticeBar")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 6, 8, 6)
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.label.setCursor(Qt.CursorShape.PointingHandCursor)
+        layout.addWidget(self.label, 1)
+        close = QToolButton(self)
+        close.setAutoRaise(True)
+        close.setAccessibleName("Dismiss")
+        close.setIcon(icon("close", theme_module.current().banner_text))
+        close.clicked.connect(self.hide)
+        layout.addWidget(close)
+        self._conversation = -1
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.hide)
+        self.label.installEventFilter(self)
+        self.hide()
+
+    def show_text(self, text: str, conversation_id: int | None) -> None:
+        self.label.setText(text)
+        self._conversation = -1 if conversation_id is None else conversation_id
+        self.show()
+        self._timer.start(NOTICE_MS)
+
+    def eventFilter(self, watched: Any, event: QEvent) -> bool:
+        if watched is self.label and event.type() == QEvent.Type.MouseButtonRelease:
+            self.clicked.emit(self._conversation)
+            self.hide()
+            return True
+        return super().eventFilter(watched, event)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, core: Core) -> None:
+    def __init__(
+        self, core: Core, bridge: CoreBridge | None = None, *, fast_start: bool = False
+    ) -> None:
+        """``fast_start``: leave slow imports (phonenumbers) until :meth:`warm_up`."""
         super().__init__()
-        self._core = core
-        self.setWindowTitle(APP_NAME)
-        splitter = QSplitter(self)
-        self._list = QListWidget(splitter)
-        self._list.setObjectName("conversationList")
-        QLabel("Select a conversation", splitter).setObjectName("threadView")
-        self.setCentralWidget(splitter)
-        for row in queries.conversations(core.store.reader()):
-            self._list.addItem(f"{row.contact_name or row.contact_number}: {row.snippet}")
+        self.core = core
+        self.bridge = bridge or CoreBridge(core, self)
+        self.tray: Tray | None = None
+        self._quitting = False
+        self._marking: set[int] = set()
+        self.setObjectName("mainWindow")
+        self.setWindowIcon(app_icon())
+        self.resize(1100, 720)
+        self.setMinimumSize(640, 420)
+        self.numbers = NumberFormatter(self._home_number(), defer=fast_start)
+        self._watcher = theme_module.watcher()
+
+        central = QWidget(self)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        self.demo_banner = QLabel(DEMO_TEXT, central)
+        self.demo_banner.setObjectName("demoBanner")
+        self.demo_banner.setAccessibleName("Demo mode")
+        self.demo_banner.setContentsMargins(16, 7, 16, 7)
+        self.demo_banner.setVisible(core.options.demo)
+        outer.addWidget(self.demo_banner)
+        self.splitter = LineSplitter(Qt.Orientation.Horizontal, central)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        self.sidebar = Sidebar(core, self.numbers, self.splitter)
+        self.sidebar.setMinimumWidth(260)
+        right = QWidget(self.splitter)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.setSpacing(0)
+        self.notice_bar = NoticeBar(right)
+        right_layout.addWidget(self.notice_bar)
+        self._right_layout = right_layout
+        self._pane: ThreadPane | None = None
+        # The thread side is empty until a conversation is chosen; with fast_start it is
+        # built right after the first paint (see warm_up), a plain label stands in.
+        self._placeholder = QLabel(EMPTY_THREAD_TEXT, right)
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setWordWrap(True)
+        self._placeholder.setObjectName("threadPlaceholder")
+        right_layout.addWidget(self._placeholder, 1)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([340, 760])
+        outer.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+        self.list_model = self.sidebar.list_model
+        self.list_view = self.sidebar.list_view
+        self._build_actions()
+        self.sidebar.conversationActivated.connect(self._on_conversation_activated)
+        self.sidebar.hitActivated.connect(self._on_hit)
+        self.sidebar.composeRequested.connect(self.new_conversation)
+        self.sidebar.settingsRequested.connect(self.open_settings)
+        self.sidebar.status.actionRequested.connect(self._on_status_action)
+        self.sidebar.status.set_number_formatter(self.numbers)
+        self.list_view.renameRequested.connect(self._rename_from_list)
+        self.list_view.markReadRequested.connect(self._mark_read_now)
+        self.notice_bar.clicked.connect(self._on_notice_clicked)
+        self.bridge.storeEvents.connect(self._on_store_events)
+        self.bridge.connectionChanged.connect(self._on_connection)
+        self._watcher.changed.connect(lambda _theme: self.apply_theme())
+
+        self.list_model.load()
+        self._guess_home_number()
+        self._on_connection(core.connection.snapshot)
+        self._clock = QTimer(self)
+        self._clock.setInterval(60_000)
+        self._clock.timeout.connect(self._tick)
+        self._clock.start()
+        self._apply_window_theme()
+        self._update_title()
+        QWidget.setTabOrder(self.sidebar.search_field, self.list_view)
+        self.list_view.setFocus()
+        self.list_view.activated.connect(lambda _index: self._focus_composer())
+        if not fast_start:
+            self._build_pane()
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _home_number(self) -> str:
+        env = getattr(self.core.env, "phone_number", None)
+        return str(env or self.core.settings.phone_number or "")
+
+    def _guess_home_number(self) -> None:
+        """Before a number is configured, read numbers as the most used of ours does."""
+        if not self.numbers.home_number:
+            ours = self.list_model.most_used_our_number()
+            if ours:
+                self.numbers.set_home_number(ours)
+
+    def _action(
+        self, text: str, shortcut: QKeySequence | QKeySequence.StandardKey | str | None, slot: Any
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.new_action = self._action("&New Conversation…", "Ctrl+N", self.new_conversation)
+        self.new_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        file_menu.addAction(self.new_action)
+        self.settings_action = self._action(
+            "&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings
+        )
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        self.close_action = self._action(
+            "&Close Window", QKeySequence.StandardKey.Close, self.close
+        )
+        file_menu.addAction(self.close_action)
+        self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, self.quit_app)
+        file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu("&Edit")
+        self.find_action = self._action("&Find Messages", "Ctrl+F", self.sidebar.start_search)
+        edit_menu.addAction(self.find_action)
+        convo_menu = bar.addMenu("&Conversation")
+        self.rename_action = self._action("&Rename Contact", "F2", self.rename_contact)
+        convo_menu.addAction(self.rename_action)
+        self.read_action = self._action(
+            "Mark as &Read", None, lambda: self._mark_read_now(self._open_id() or -1)
+        )
+        convo_menu.addAction(self.read_action)
+        self.latest_action = self._action(
+            "Jump to &Latest", "Ctrl+End", lambda: self.pane.view.scroll_to_latest()
+        )
+        convo_menu.addAction(self.latest_action)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action(f"&About {APP_NAME}", None, self._about))
+
+    def apply_theme(self) -> None:
+        """Recolour everything (the OS switched between light and dark)."""
+        self.sidebar.apply_theme()
+        if self._pane is not None:
+            self._pane.apply_theme()
+        self._apply_window_theme()
+
+    def _apply_window_theme(self) -> None:
+        t = theme_module.current()
+        tint(self.demo_banner, t.banner_text, t.banner)
+        tint(self.notice_bar, t.banner_text, t.banner)
+        tint(self.notice_bar.label, t.banner_text)
+        tint(self._placeholder, t.secondary_text, t.thread_background)
+        self.splitter.update()
+
+    # -- the thread side ------------------------------------------------------------------
+
+    @property
+    def pane(self) -> ThreadPane:
+        """The thread side (built on first use when the window was made with fast_start)."""
+        if self._pane is None:
+            return self._build_pane()
+        return self._pane
+
+    def _build_pane(self) -> ThreadPane:
+        from desktop.ui.thread_pane import ThreadPane
+
+        if self._pane is not None:
+            return self._pane
+        pane = ThreadPane(self.core, self.numbers, self._placeholder.parentWidget())
+        self._right_layout.replaceWidget(self._placeholder, pane)
+        self._placeholder.hide()
+        self._pane = pane
+        pane.conversationStarted.connect(self._on_conversation_started)
+        pane.notice.connect(lambda text: self.show_notice(text))
+        pane.set_snapshot(self.core.connection.snapshot)
+        QWidget.setTabOrder(self.list_view, pane.view)
+        QWidget.setTabOrder(pane.view, pane.composer.editor)
+        QWidget.setTabOrder(pane.composer.editor, pane.composer.send_button)
+        return pane
+
+    def _focus_composer(self) -> None:
+        pane = self.pane
+        if pane.composer.isVisible() and pane.composer.editor.isEnabled():
+            pane.composer.editor.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _open_id(self) -> int | None:
+        return None if self._pane is None else self._pane.conversation_id
+
+    # -- public API (tray, application) -------------------------------------------------
 
     def conversation_count(self) -> int:
-        return self._list.count()
+        return self.list_model.rowCount()
+
+    def total_unread(self) -> int:
+        return self.list_model.total_unread()
+
+    def set_tray(self, tray: Tray | None) -> None:
+        self.tray = tray
+
+    def open_conversation(self, conversation_id: int, message_id: int | None = None) -> bool:
+        """Show a conversation (at ``message_id`` when given); False if it does not exist."""
+        if self.list_model.position(conversation_id) is None:
+            self.list_model.refresh([conversation_id])
+        row = self.list_model.get(conversation_id)
+        if row is None:
+            return False
+        if self.sidebar.search_field.text() and message_id is None:
+            self.sidebar.end_search()
+        blocker = self.list_view.selectionModel().blockSignals(True)
+        try:
+            self.sidebar.select_conversation(conversation_id)
+        finally:
+            self.list_view.selectionModel().blockSignals(blocker)
+        self.list_view.viewport().update()
+        self.pane.show_conversation(row, focus_message=message_id)
+        self._maybe_mark_read()
+        return True
+
+    def warm_up(self) -> None:
+        """After the first paint: build and load what was left out of it."""
+        self._build_pane()
+        if self.numbers.deferred:
+            run_in_background(
+                self.numbers.load, lambda _none: self._numbers_ready(), None, context=self
+            )
+
+    def _numbers_ready(self) -> None:
+        self.numbers.loaded()
+        self.list_view.viewport().update()
+        if self._pane is not None:
+            self._pane.refresh_header()
+        self.sidebar.status.set_number_formatter(self.numbers)
+
+    def show_and_raise(self) -> None:
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def show_notice(self, text: str, conversation_id: int | None = None) -> None:
+        """An in-window message (also where notifications go when there is no tray)."""
+        self.notice_bar.show_text(text, conversation_id)
+
+    def show_toast(self, text: str, conversation_id: int | None) -> None:
+        """What the tray calls when there is no system tray to show notifications in."""
+        self.show_notice(text, conversation_id)
+
+    def quit_app(self) -> None:
+        tray_quit = getattr(self.tray, "quit", None)
+        if callable(tray_quit):
+            tray_quit()
+            return
+        self._quitting = True
+        self.close()
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.quit()
+
+    # -- events -------------------------------------------------------------------------
+
+    def _on_store_events(self, events: Sequence[Event]) -> None:
+        touched = {
+            e.conversation_id
+            for e in events
+            if isinstance(e, (MessageAdded, MessageChanged, ConversationChanged))
+        }
+        self.list_model.refresh(touched)
+        if not self.numbers.home_number:
+            self._guess_home_number()
+        pane = self._pane
+        if pane is not None:
+            pane.apply_events(events)
+            current = pane.conversation_id
+            if current is not None and current in touched:
+                row = self.list_model.get(current)
+                if row is not None:
+                    pane.update_row(row)
+        self._update_title()
+        self._maybe_mark_read()
+
+    def _on_connection(self, snapshot: ConnectionSnapshot) -> None:
+        if snapshot.phone_number and not self.numbers.home_number:
+            self.numbers.set_home_number(snapshot.phone_number)
+        self.sidebar.status.set_snapshot(snapshot)
+        if self._pane is not None:
+            self._pane.set_snapshot(snapshot)
+
+    def _on_conversation_activated(self, conversation_id: int) -> None:
+        row = self.list_model.get(conversation_id)
+        if row is not None:
+            self.pane.show_conversation(row)
+            self._maybe_mark_read()
+
+    def _on_hit(self, hit: SearchHit) -> None:
+        self.open_conversation(hit.conversation_id, hit.message_id)
+
+    def _on_conversation_started(self, conversation_id: int) -> None:
+        self.list_model.refresh([conversation_id])
+        self.open_conversation(conversation_id)
+
+    def _on_notice_clicked(self, conversation_id: int) -> None:
+        if conversation_id >= 0:
+            self.show_and_raise()
+            self.open_conversation(conversation_id)
+
+    def _update_title(self) -> None:
+        unread = self.list_model.total_unread()
+        self.setWindowTitle(f"({unread}) {APP_NAME}" if unread else APP_NAME)
+
+    def _tick(self) -> None:
+        self.list_view.list_delegate.tick()
+        self.list_view.viewport().update()
+        if self._pane is not None:
+            self._pane.delegate.tick()
+            self._pane.view.viewport().update()
+
+    # -- unread -------------------------------------------------------------------------
+
+    def _window_in_use(self) -> bool:
+        return self.isVisible() and self.isActiveWindow() and not self.isMinimized()
+
+    def _maybe_mark_read(self) -> None:
+        row = None if self._pane is None else self._pane.conversation
+        if row is None or row.unread_count == 0 or not self._window_in_use():
+            return
+        self._mark_read_now(row.id)
+
+    def _mark_read_now(self, conversation_id: int) -> None:
+        if conversation_id < 0 or conversation_id in self._marking:
+            return
+        self._marking.add(conversation_id)
+        deliver(
+            self.core.mark_read(conversation_id),
+            lambda _none: self._marking.discard(conversation_id),
+            lambda exc: self._marking.discard(conversation_id),
+            context=self,
+        )
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.ActivationChange, QEvent.Type.WindowStateChange):
+            self._maybe_mark_read()
+
+    # -- actions ------------------------------------------------------------------------
+
+    def new_conversation(self) -> None:
+        try:
+            from desktop.ui.new_conversation import NewConversationDialog
+        except ImportError:
+            self.show_notice("Starting a new conversation is not available in this version yet.")
+            return
+        dialog = NewConversationDialog(self.core, self)
+        if not dialog.exec():
+            return
+        result = dialog.result_conversation()
+        if result is None:
+            return
+        our_number, contact, first_message = result
+        self.sidebar.end_search()
+        self.pane.show_draft(our_number, contact)
+        if self.pane.conversation is not None:
+            self.open_conversation(self.pane.conversation.id)
+        if first_message.strip():
+            self.pane.send(first_message, [])
+        else:
+            self.pane.composer.editor.setFocus()
+
+    def open_settings(self) -> None:
+        try:
+            from desktop.ui.settings_dialog import SettingsDialog
+        except ImportError:
+            self.show_notice("Settings are not available in this version yet.")
+            return
+        dialog = SettingsDialog(self.core, self.core.settings, self)
+        code = dialog.exec()
+        self.numbers.set_home_number(self._home_number())
+        self._on_connection(self.core.connection.snapshot)
+        if code == SettingsDialog.SIGNED_OUT:
+            self.open_setup()
+
+    def open_setup(self) -> None:
+        try:
+            from desktop.ui.setup_wizard import SetupWizard
+        except ImportError:
+            self.open_settings()
+            return
+        SetupWizard(self.core, self).exec()
+        self.numbers.set_home_number(self._home_number())
+        self._on_connection(self.core.connection.snapshot)
+
+    def _on_status_action(self, action: str) -> None:
+        if action == "setup":
+            self.open_setup()
+        elif action == "settings":
+            self.open_settings()
+
+    def rename_contact(self) -> None:
+        if self._pane is not None and self._pane.conversation is not None:
+            self._pane.header.start_rename()
+
+    def _rename_from_list(self, conversation_id: int) -> None:
+        if self.open_conversation(conversation_id):
+            self.pane.header.start_rename()
+
+    def _about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<b>{APP_NAME} {__version__}</b><p>Text your customers from your desktop "
+            "through your Twilio number.</p>",
+        )
+
+    # -- closing ------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        tray = self.tray
+        if not self._quitting and tray is not None and tray.available():
+            event.ignore()
+            self.hide()
+            if not self.core.settings.tray_hint_shown:
+                hint = getattr(tray, "show_hidden_hint", None)
+                if callable(hint):
+                    hint()
+                self.core.settings.tray_hint_shown = True
+                self._save_settings_later()
+            return
+        self.bridge.detach()
+        super().closeEvent(event)
+
+    def _save_settings_later(self) -> None:
+        deliver(self.core.tasks.submit(self.core.save_settings), None, None, context=self)
+
+    def unread_summary(self) -> dict[int, int]:
+        """Unread count per conversation (for the tray's tooltip and badge)."""
+        return {
+            row.id: row.unread_count
+            for row in (self.list_model.row_at(i) for i in range(self.list_model.rowCount()))
+            if row.unread_count
+        }
+
+    def reload(self) -> None:
+        """Re-read everything (after sign-in or a data change outside the event stream)."""
+        self.list_model.load()
+        cid = self._open_id()
+        if cid is not None and self._pane is not None:
+            row = queries.conversation(self.core.store.reader(), cid)
+            if row is not None:
+                self._pane.update_row(row)
+        self._update_title()

@@ -1,0 +1,398 @@
+"""Where staff type: Enter sends, Shift+Enter breaks the line, pictures ride along as MMS.
+
+The counter under the box ("2 segments · GSM-7 · 153/306") updates on every keystroke,
+and the characters that silently switch a text to UCS-2 (curly quotes, emoji) are
+highlighted where they are, because that switch more than halves what fits in a segment.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Final
+
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QPixmap, QResizeEvent, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSizePolicy,
+    QTextEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.domain.models import MAX_MEDIA
+from desktop.domain.segments import analyze, non_gsm_positions
+from desktop.ui import theme as theme_module
+from desktop.ui.icons import icon
+from desktop.ui.image_cache import decode
+from desktop.ui.tasks import run_in_background
+from desktop.ui.widgets import Surface, tint
+
+logger = logging.getLogger(__name__)
+
+PICTURE_SUFFIXES: Final = (".jpg", ".jpeg", ".png", ".gif")
+MAX_LINES: Final = 6
+
+
+class Composer(QPlainTextEdit):
+    """The text box.  Signals: ``submitted()`` on Enter; ``filesDropped(list)`` for pictures."""
+
+    submitted = Signal()
+    filesDropped = Signal(list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composer")
+        self.setAccessibleName("Message")
+        self.setPlaceholderText("Type a message")
+        self.setTabChangesFocus(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.document().setDocumentMargin(6)
+        self.textChanged.connect(self._fit_height)
+        self._fit_height()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            if modifiers & Qt.KeyboardModifier.ShiftModifier:
+                self.textCursor().insertText("\n")
+                return
+            if modifiers in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ControlModifier):
+                self.submitted.emit()
+                return
+        super().keyPressEvent(event)
+
+    def _fit_height(self) -> None:
+        """Grow with the text up to MAX_LINES lines, then scroll."""
+        metrics = self.fontMetrics()
+        wanted = int(self.document().size().height())
+        lines = max(1, min(MAX_LINES, wanted))
+        margins = self.contentsMargins()
+        doc_margin = int(self.document().documentMargin())
+        height = (
+            lines * metrics.lineSpacing() + 2 * doc_margin + margins.top() + margins.bottom() + 4
+        )
+        self.setVerticalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAsNeeded
+            if wanted > MAX_LINES
+            else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )
+        if self.height() != height:
+            self.setFixedHeight(height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_height()  # a narrower box wraps into more lines
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return _pictures(source) != [] or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        pictures = _pictures(source)
+        if pictures:
+            self.filesDropped.emit(pictures)
+            return
+        super().insertFromMimeData(source)
+
+
+def _pictures(source: QMimeData) -> list[Path]:
+    if not source.hasUrls():
+        return []
+    return [
+        Path(url.toLocalFile())
+        for url in source.urls()
+        if url.isLocalFile() and url.toLocalFile().lower().endswith(PICTURE_SUFFIXES)
+    ]
+
+
+class AttachmentChip(QFrame):
+    """A picture waiting to be sent: thumbnail, name, remove button.  Signals: removed(Path)."""
+
+    removed = Signal(Path)
+
+    def __init__(self, path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self.setObjectName("attachmentChip")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 4, 2, 4)
+        layout.setSpacing(6)
+        self._thumb = QLabel(self)
+        self._thumb.setFixedSize(36, 36)
+        self._thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self._thumb)
+        name = QLabel(self.fontMetrics().elidedText(path.name, Qt.TextElideMode.ElideMiddle, 140))
+        name.setToolTip(str(path))
+        layout.addWidget(name)
+        remove = QToolButton(self)
+        remove.setAutoRaise(True)
+        remove.setIcon(icon("close", theme_module.current().secondary_text))
+        remove.setToolTip(f"Remove {path.name}")
+        remove.setAccessibleName(f"Remove picture {path.name}")
+        remove.clicked.connect(lambda: self.removed.emit(self.path))
+        layout.addWidget(remove)
+        dpr = self.devicePixelRatioF()
+        target = QSize(round(36 * dpr), round(36 * dpr))
+        run_in_background(lambda: decode(path, target), self._show, None, context=self)
+
+    def _show(self, image: object) -> None:
+        from PySide6.QtGui import QImage
+
+        if isinstance(image, QImage):
+            pixmap = QPixmap.fromImage(image).scaled(
+                self._thumb.size() * self.devicePixelRatioF(),
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+            pixmap.setDevicePixelRatio(self.devicePixelRatioF())
+            self._thumb.setPixmap(pixmap)
+
+
+class ComposerBar(QWidget):
+    """Text box, counter, attachments and Send.
+
+    Signals: ``sendRequested(str, list)`` — body and picture paths, when staff send.
+    """
+
+    sendRequested = Signal(str, list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composerBar")
+        self._attachments: list[Path] = []
+        self._blocked: str | None = None
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(14, 6, 14, 10)
+        outer.setSpacing(4)
+
+        self.notice = QLabel(self)
+        self.notice.setObjectName("composerNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice.hide()
+        outer.addWidget(self.notice)
+
+        self._chips = QWidget(self)
+        self._chips_layout = QHBoxLayout(self._chips)
+        self._chips_layout.setContentsMargins(0, 0, 0, 0)
+        self._chips_layout.setSpacing(6)
+        self._chips_layout.addStretch(1)
+        self._chips.hide()
+        outer.addWidget(self._chips)
+
+        self._frame = Surface(self)
+        self._frame.setObjectName("composerFrame")
+        row = QHBoxLayout(self._frame)
+        row.setContentsMargins(6, 4, 6, 4)
+        row.setSpacing(4)
+        self.attach_button = QToolButton(self._frame)
+        self.attach_button.setObjectName("attachButton")
+        self.attach_button.setAutoRaise(True)
+        self.attach_button.setIconSize(QSize(22, 22))
+        self.attach_button.setToolTip("Attach pictures")
+        self.attach_button.setAccessibleName("Attach pictures")
+        self.attach_button.clicked.connect(self.choose_pictures)
+        row.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
+        self.editor = Composer(self._frame)
+        self.editor.submitted.connect(self.submit)
+        self.editor.filesDropped.connect(self.add_pictures)
+        self.editor.textChanged.connect(self._on_text)
+        row.addWidget(self.editor, 1)
+        self.send_button = QToolButton(self._frame)
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setIconSize(QSize(22, 22))
+        self.send_button.setToolTip("Send (Enter)")
+        self.send_button.setAccessibleName("Send")
+        self.send_button.setAutoRaise(True)
+        self.send_button.clicked.connect(self.submit)
+        row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        outer.addWidget(self._frame)
+
+        self.counter = QLabel(self)
+        self.counter.setObjectName("segmentCounter")
+        self.counter.setAccessibleName("Message length")
+        self.counter.setAlignment(Qt.AlignmentFlag.AlignRight)
+        outer.addWidget(self.counter)
+        self.apply_theme()
+        self._on_text()
+
+    # -- state ----------------------------------------------------------------------------
+
+    @property
+    def attachments(self) -> list[Path]:
+        return list(self._attachments)
+
+    def text(self) -> str:
+        return self.editor.toPlainText()
+
+    def set_blocked(self, reason: str | None) -> None:
+        """Disable typing and sending, saying why (None enables again)."""
+        self._blocked = reason
+        enabled = reason is None
+        self.editor.setEnabled(enabled)
+        self.attach_button.setEnabled(enabled)
+        self.editor.setPlaceholderText("Type a message" if enabled else "Sending is turned off")
+        if reason:
+            self._show_notice(reason, "warning")
+        else:
+            self.notice.hide()
+        self._update_send()
+
+    @property
+    def blocked_reason(self) -> str | None:
+        return self._blocked
+
+    def show_error(self, text: str) -> None:
+        self._show_notice(text, "danger")
+
+    def clear_error(self) -> None:
+        if self._blocked is None:
+            self.notice.hide()
+
+    def _show_notice(self, text: str, tone: str) -> None:
+        t = theme_module.current()
+        color = t.danger if tone == "danger" else t.banner_text
+        background = (
+            t.banner
+            if tone != "danger"
+            else QColor(t.danger.red(), t.danger.green(), t.danger.blue(), 28)
+        )
+        fill = background.name(QColor.NameFormat.HexArgb)
+        self.notice.setStyleSheet(
+            f"QLabel#composerNotice {{ color: {color.name()}; background: {fill}; "
+            "border-radius: 8px; padding: 6px 10px; }"
+        )
+        self.notice.setText(text)
+        self.notice.show()
+
+    def reset(self) -> None:
+        """Empty the box and the attachments (after a send or when switching threads)."""
+        self.editor.clear()
+        for path in list(self._attachments):
+            self.remove_picture(path)
+        self.clear_error()
+
+    def restore(self, body: str, attachments: list[Path]) -> None:
+        """Put back what failed to send, so nothing typed is lost."""
+        if not self.editor.toPlainText().strip():
+            self.editor.setPlainText(body)
+            self.editor.moveCursor(QTextCursor.MoveOperation.End)
+        self.add_pictures([p for p in attachments if p not in self._attachments])
+
+    def apply_theme(self) -> None:
+        t = theme_module.current()
+        self.attach_button.setIcon(icon("picture", t.secondary_text))
+        self.send_button.setIcon(icon("send", t.accent))
+        base = t.sidebar if not t.dark else QColor("#26282c")
+        self._frame.style_surface(base, t.separator, radius=18)
+        tint(self.editor, t.text, base)
+        self.editor.setAutoFillBackground(False)
+        self.editor.viewport().setAutoFillBackground(False)
+        self._update_counter()
+
+    # -- text and counter -----------------------------------------------------------------
+
+    def _on_text(self) -> None:
+        self._update_counter()
+        self._update_send()
+        self.clear_error()
+
+    def _update_counter(self) -> None:
+        t = theme_module.current()
+        text = self.editor.toPlainText()
+        selections: list[QTextEdit.ExtraSelection] = []
+        if not text:
+            self.counter.setText("")
+            self.counter.setToolTip("")
+            self.editor.setExtraSelections(selections)
+            return
+        info = analyze(text)
+        label = info.label()
+        color = t.secondary_text
+        tip = "What Twilio will bill: one segment is one text message."
+        if info.too_long:
+            label = f"Too long: {info.chars:,}/1,600 characters"
+            color = t.danger
+        elif info.non_gsm_chars:
+            shown = " ".join(info.non_gsm_chars[:8])
+            label = f"{label} · {shown} use more space"
+            color = t.warning
+            tip = (
+                "These characters switch the text to UCS-2, which fits 70 characters in a "
+                f"segment instead of 160: {shown}. Replace them (for example curly quotes "
+                "with straight ones) to send fewer segments."
+            )
+            fmt = QTextCharFormat()
+            highlight = QColor(t.highlight)
+            highlight.setAlphaF(0.45)
+            fmt.setBackground(highlight)
+            fmt.setToolTip("This character makes the text UCS-2 (fewer characters per segment)")
+            for start, length in non_gsm_positions(text, utf16=True):
+                selection = QTextEdit.ExtraSelection()
+                cursor = QTextCursor(self.editor.document())
+                cursor.setPosition(start)
+                cursor.setPosition(start + length, QTextCursor.MoveMode.KeepAnchor)
+                selection.cursor = cursor
+                selection.format = fmt
+                selections.append(selection)
+        self.editor.setExtraSelections(selections)
+        self.counter.setText(label)
+        self.counter.setToolTip(tip)
+        tint(self.counter, color)
+
+    def _update_send(self) -> None:
+        text = self.editor.toPlainText()
+        has_content = bool(text.strip()) or bool(self._attachments)
+        self.send_button.setEnabled(self._blocked is None and has_content and len(text) <= 1600)
+
+    # -- attachments ----------------------------------------------------------------------
+
+    def choose_pictures(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Attach pictures", "", "Pictures (*.jpg *.jpeg *.png *.gif)"
+        )
+        self.add_pictures([Path(f) for f in files])
+
+    def add_pictures(self, paths: list[Path]) -> None:
+        for path in paths:
+            if path in self._attachments:
+                continue
+            if len(self._attachments) >= MAX_MEDIA:
+                self.show_error(f"A message can carry at most {MAX_MEDIA} pictures.")
+                break
+            self._attachments.append(path)
+            chip = AttachmentChip(path, self._chips)
+            chip.removed.connect(self.remove_picture)
+            self._chips_layout.insertWidget(self._chips_layout.count() - 1, chip)
+        self._chips.setVisible(bool(self._attachments))
+        self._update_send()
+
+    def remove_picture(self, path: Path) -> None:
+        if path in self._attachments:
+            self._attachments.remove(path)
+        for i in range(self._chips_layout.count()):
+            item = self._chips_layout.itemAt(i)
+            widget = None if item is None else item.widget()
+            if isinstance(widget, AttachmentChip) and widget.path == path:
+                self._chips_layout.removeWidget(widget)
+                widget.deleteLater()
+                break
+        self._chips.setVisible(bool(self._attachments))
+        self._update_send()
+
+    # -- sending --------------------------------------------------------------------------
+
+    def submit(self) -> None:
+        if self._blocked is not None or not self.send_button.isEnabled():
+            return
+        self.sendRequested.emit(self.editor.toPlainText(), list(self._attachments))

@@ -1,0 +1,256 @@
+"""The left column: search, new-conversation button, the conversation list, connection status.
+
+While the search field has text the list is replaced by search results; Escape clears
+the search and returns to the list.  The list is a QListView over
+:class:`ConversationListModel` with uniform row heights, so 2,000 conversations scroll
+and re-sort without laying out each row.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QContextMenuEvent, QKeyEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QLineEdit,
+    QListView,
+    QMenu,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core import Core
+from desktop.ui import theme as theme_module
+from desktop.ui.conversation_delegate import ConversationDelegate
+from desktop.ui.conversation_model import ConversationListModel
+from desktop.ui.formatting import NumberFormatter
+from desktop.ui.icons import icon
+from desktop.ui.status_area import ConnectionStatus
+from desktop.ui.widgets import Surface, tint
+
+if TYPE_CHECKING:
+    from desktop.ui.search import SearchPanel
+
+logger = logging.getLogger(__name__)
+
+
+class ConversationListView(QListView):
+    """Signals: ``renameRequested(int)``, ``markReadRequested(int)`` (conversation ids)."""
+
+    renameRequested = Signal(int)
+    markReadRequested = Signal(int)
+
+    def __init__(self, model: ConversationListModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("conversationList")
+        self.setAccessibleName("Conversations")
+        self._model = model
+        self.setModel(model)
+        self.list_delegate = ConversationDelegate(model, self)
+        self.setItemDelegate(self.list_delegate)
+        self.setUniformItemSizes(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setMouseTracking(True)
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_Hover)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        index = (
+            self.indexAt(event.pos())
+            if event.reason() == QContextMenuEvent.Reason.Mouse
+            else self.currentIndex()
+        )
+        if not index.isValid():
+            return
+        row = self._model.row_at(index.row())
+        menu = QMenu(self)
+        menu.addAction("Rename contact…", lambda: self.renameRequested.emit(row.id))
+        mark = menu.addAction("Mark as read", lambda: self.markReadRequested.emit(row.id))
+        mark.setEnabled(row.unread_count > 0)
+        position = event.globalPos()
+        if event.reason() != QContextMenuEvent.Reason.Mouse:
+            position = self.viewport().mapToGlobal(self.visualRect(index).center())
+        menu.exec(position)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._model.rowCount() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(theme_module.current().secondary_text)
+            painter.drawText(
+                self.viewport().rect().adjusted(24, 0, -24, 0),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                "No conversations yet.\nTexts your customers send will appear here.\n"
+                "Press Ctrl+N to text someone.",
+            )
+            painter.end()
+
+
+class SearchField(QLineEdit):
+    """Signals: ``escaped()`` when Escape clears it, ``downPressed()`` to move to results."""
+
+    escaped = Signal()
+    downPressed = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.clear()
+            self.escaped.emit()
+            return
+        if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.downPressed.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class Sidebar(Surface):
+    """Signals:
+    conversationActivated(int): the current conversation in the list changed.
+    hitActivated(object): a search result was chosen.
+    composeRequested(), settingsRequested(): the header buttons.
+    """
+
+    conversationActivated = Signal(int)
+    hitActivated = Signal(object)
+    composeRequested = Signal()
+    settingsRequested = Signal()
+
+    def __init__(self, core: Core, numbers: NumberFormatter, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("sidebar")
+        self._core = core
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 1, 0)  # keep the right border line visible
+        layout.setSpacing(0)
+
+        top = QHBoxLayout()
+        top.setContentsMargins(12, 12, 8, 8)
+        top.setSpacing(4)
+        self.search_field = SearchField(self)
+        self.search_field.setObjectName("searchField")
+        self.search_field.setAccessibleName("Search messages")
+        self.search_field.setPlaceholderText("Search messages")
+        self.search_field.setClearButtonEnabled(True)
+        self.search_field.setToolTip("Search every message (Ctrl+F)")
+        self._search_icon = QAction(self.search_field)
+        self.search_field.addAction(self._search_icon, QLineEdit.ActionPosition.LeadingPosition)
+        top.addWidget(self.search_field, 1)
+        self.compose_button = QToolButton(self)
+        self.compose_button.setObjectName("newConversationButton")
+        self.compose_button.setAutoRaise(True)
+        self.compose_button.setIconSize(QSize(22, 22))
+        self.compose_button.setToolTip("New conversation (Ctrl+N)")
+        self.compose_button.setAccessibleName("New conversation")
+        self.compose_button.clicked.connect(self.composeRequested)
+        top.addWidget(self.compose_button)
+        self.settings_button = QToolButton(self)
+        self.settings_button.setObjectName("settingsButton")
+        self.settings_button.setAutoRaise(True)
+        self.settings_button.setIconSize(QSize(22, 22))
+        self.settings_button.setToolTip("Settings")
+        self.settings_button.setAccessibleName("Settings")
+        self.settings_button.clicked.connect(self.settingsRequested)
+        top.addWidget(self.settings_button)
+        layout.addLayout(top)
+
+        self.list_model = ConversationListModel(core.store.reader, numbers, self)
+        self.list_view = ConversationListView(self.list_model, self)
+        self._numbers = numbers
+        self._search_panel: SearchPanel | None = None
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.list_view)
+        layout.addWidget(self.stack, 1)
+
+        self.status = ConnectionStatus(lambda: core.settings.poll_interval_s, self)
+        layout.addWidget(self.status)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+
+        self.search_field.textChanged.connect(self._on_search_text)
+        self.search_field.escaped.connect(self.end_search)
+        self.search_field.downPressed.connect(self._to_results)
+        self.list_view.selectionModel().currentChanged.connect(self._on_current)
+        self.apply_theme()
+
+    @property
+    def search_panel(self) -> SearchPanel:
+        """Built on first use: most sessions never search, and the first paint is faster."""
+        if self._search_panel is None:
+            from desktop.ui.search import SearchPanel
+
+            panel = SearchPanel(self._core, self._numbers, self)
+            panel.hitActivated.connect(self.hitActivated)
+            self.stack.addWidget(panel)
+            self._search_panel = panel
+            self._tint_list(panel.view)
+        return self._search_panel
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.conversationActivated.emit(self.list_model.row_at(current.row()).id)
+
+    def _on_search_text(self, text: str) -> None:
+        if not text.strip() and self._search_panel is None:
+            return
+        self.stack.setCurrentWidget(self.search_panel if text.strip() else self.list_view)
+        self.search_panel.set_query(text)
+
+    def _to_results(self) -> None:
+        if self.search_field.text().strip():
+            if not self.search_panel.model.rowCount():
+                self.search_panel.run_now()
+            self.search_panel.focus_results()
+        else:
+            self.list_view.setFocus()
+
+    def start_search(self) -> None:
+        self.search_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_field.selectAll()
+
+    def end_search(self) -> None:
+        self.search_field.clear()
+        self.stack.setCurrentWidget(self.list_view)
+        self.list_view.setFocus()
+
+    def select_conversation(self, conversation_id: int) -> bool:
+        index = self.list_model.index_of(conversation_id)
+        if not index.isValid():
+            return False
+        self.list_view.setCurrentIndex(index)
+        self.list_view.scrollTo(index)
+        return True
+
+    def _tint_list(self, view: QListView) -> None:
+        t = theme_module.current()
+        view.viewport().setAutoFillBackground(True)
+        palette = view.viewport().palette()
+        palette.setColor(view.viewport().backgroundRole(), t.sidebar)
+        view.viewport().setPalette(palette)
+
+    def apply_theme(self) -> None:
+        t = theme_module.current()
+        self.style_surface(t.sidebar, t.separator, right=True)
+        self._search_icon.setIcon(icon("search", t.secondary_text))
+        self.compose_button.setIcon(icon("compose", t.accent))
+        self.settings_button.setIcon(icon("settings", t.secondary_text))
+        self._tint_list(self.list_view)
+        if self._search_panel is not None:
+            self._tint_list(self._search_panel.view)
+            tint(self._search_panel.summary, t.secondary_text)
+        self.search_field.setStyleSheet(
+            f"QLineEdit {{ background: {t.window.name()}; border: 1px solid "
+            f"{t.separator.name()}; border-radius: 9px; padding: 5px 6px; "
+            f"color: {t.text.name()}; }}"
+            f"QLineEdit:focus {{ border: 1.5px solid {t.accent.name()}; }}"
+        )
+        self.status.apply_theme()
+        self.list_view.viewport().update()
