@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from desktop import APP_NAME, __version__
 
 
-@dataclass(frozen=True)
-class AppArgs:
+class AppArgs(NamedTuple):
     demo: bool
     data_dir: Path | None
     port: int
@@ -24,8 +23,7 @@ class AppArgs:
     verbose: bool
 
 
-@dataclass(frozen=True)
-class ExportArgs:
+class ExportArgs(NamedTuple):
     data_dir: Path | None
     demo: bool
     format: str

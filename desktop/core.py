@@ -11,28 +11,22 @@ implements :class:`desktop.setup.SetupBackend` for the setup wizard and settings
 from __future__ import annotations
 
 import logging
-import mimetypes
-import os
-import shutil
 import threading
-import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from desktop.config import EnvironmentOverrides, Paths, Settings, SettingsFile
 from desktop.domain.connection import ConnectionBoard, ConnectionSnapshot
-from desktop.domain.models import MAX_BODY_CHARS, MAX_MEDIA
 from desktop.secrets import Secret, SecretStore
-from desktop.store import queries, writes
 from desktop.store.service import Store
 
 if TYPE_CHECKING:
     from desktop.gateway.media_worker import MediaFetcher
     from desktop.gateway.rest_types import AccountInfo
     from desktop.setup import SetupResult, TwilioLogin
+    from desktop.store import writes
 
 logger = logging.getLogger(__name__)
 
@@ -44,18 +38,17 @@ class CannotSend(ValueError):
     """Sending was refused before reaching Twilio; ``str()`` says why in plain words."""
 
 
-@dataclass(frozen=True)
-class CoreOptions:
+class CoreOptions(NamedTuple):
     data_dir: Path
     port: int = 0
     public_url: str | None = None
     no_tunnel: bool = False
     demo: bool = False
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    #: None: the process environment.
+    environ: Mapping[str, str] | None = None
 
 
-@dataclass(frozen=True)
-class TwilioCredentials:
+class TwilioCredentials(NamedTuple):
     account_sid: str
     auth_token: str
     api_key: str | None = None
@@ -126,6 +119,13 @@ class Core:
     # -- phase 2: network (call from a background thread) ------------------------------------
 
     def start(self) -> None:
+        from desktop.store.database import StoreError
+
+        try:
+            self.store.check_integrity()
+        except StoreError as exc:
+            logger.error("Integrity check failed: %s", exc)
+            self.connection.update(problem=str(exc))
         with self._network_lock:
             self.network.start()
 
@@ -158,7 +158,13 @@ class Core:
         attachments: Sequence[Path] = (),
     ) -> Future[writes.InsertResult]:
         """Queue a text (and pictures) durably; the outbox sends it.  Raises CannotSend."""
+        import mimetypes
+        import shutil
+        import uuid
+
+        from desktop.domain.models import MAX_BODY_CHARS, MAX_MEDIA
         from desktop.domain.segments import analyze
+        from desktop.store import queries, writes
 
         body = body.strip()
         if not body and not attachments:
@@ -201,12 +207,18 @@ class Core:
         return self.tasks.submit(copy_then_queue)
 
     def retry_message(self, message_id: int) -> Future[bool]:
+        from desktop.store import writes
+
         return self.store.writer.submit(lambda tx: writes.requeue(tx, message_id))
 
     def mark_read(self, conversation_id: int) -> Future[None]:
+        from desktop.store import writes
+
         return self.store.writer.submit(lambda tx: writes.mark_read(tx, conversation_id))
 
     def rename_contact(self, conversation_id: int, name: str) -> Future[None]:
+        from desktop.store import writes
+
         return self.store.writer.submit(lambda tx: writes.rename_contact(tx, conversation_id, name))
 
     # -- the setup wizard and settings dialog (desktop.setup.SetupBackend) ------------------

@@ -7,12 +7,11 @@ a queued signal).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, NamedTuple
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +27,7 @@ class Link(StrEnum):
     SIGNED_OUT = "signed_out"  # no credentials yet
 
 
-@dataclass(frozen=True)
-class ConnectionSnapshot:
+class ConnectionSnapshot(NamedTuple):
     link: Link = Link.STARTING
     public_url: str = ""
     #: Our number's sms_url points at this app (None: unknown yet).
@@ -61,9 +59,9 @@ class ConnectionBoard:
         with self._lock:
             self._listeners.append(listener)
 
-    def update(self, **changes: object) -> ConnectionSnapshot:
+    def update(self, **changes: Any) -> ConnectionSnapshot:
         with self._lock:
-            new = dataclasses.replace(self._snapshot, **changes)  # type: ignore[arg-type]
+            new = self._snapshot._replace(**changes)
             if new == self._snapshot:
                 return new
             self._snapshot = new

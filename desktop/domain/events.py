@@ -10,13 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class MessageAdded:
+class MessageAdded(NamedTuple):
     message_id: int
     conversation_id: int
     direction: str
@@ -26,8 +25,7 @@ class MessageAdded:
     notify: bool
 
 
-@dataclass(frozen=True, slots=True)
-class MessageChanged:
+class MessageChanged(NamedTuple):
     """Status, SID, error or outbox state of a message changed."""
 
     message_id: int
@@ -36,23 +34,20 @@ class MessageChanged:
     error_code: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class ConversationChanged:
+class ConversationChanged(NamedTuple):
     """Contact name, unread count or opt-out state changed."""
 
     conversation_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class MediaChanged:
+class MediaChanged(NamedTuple):
     media_id: int
     message_id: int
     conversation_id: int
     state: str
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxQueued:
+class OutboxQueued(NamedTuple):
     message_id: int
     conversation_id: int
 

@@ -178,14 +178,14 @@ class MediaFetcher:
         try:
             got = download(self._session(), policy, job.url, job.message_sid, auth, self._media_dir)
         except MediaRefused as exc:
-            logger.warning("Refused media %d of %s: %s", job.index, job.message_sid, exc)
+            logger.warning("Refused media %d of %s: %s", job.position, job.message_sid, exc)
             self._record_failure(job, str(exc), None, refused=True)
             return
         except MediaUnavailable as exc:
             retry_at = self._next_attempt(job)
             logger.info(
                 "Media %d of %s not fetched (%s); %s",
-                job.index,
+                job.position,
                 job.message_sid,
                 exc,
                 "will retry" if retry_at else "giving up",

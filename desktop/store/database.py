@@ -82,20 +82,40 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 
 def open_database(path: Path, backups: Path) -> None:
-    """Create or upgrade the database at ``path``; raise :class:`StoreError` when impossible."""
+    """Create or upgrade the database at ``path``; raise :class:`StoreError` when impossible.
+
+    The integrity check is not done here (it reads every page: ~0.1 s per 100k messages);
+    :func:`check_integrity` runs after the window is up, off the GUI thread.
+    """
     conn = connect(path)
     try:
+        if 0 < schema_version(conn) < SCHEMA_VERSION:
+            _require_intact(conn, path, backups)  # never migrate (or back up) a damaged file
         migrate(conn, path, backups)
-        quick = conn.execute("PRAGMA quick_check").fetchone()[0]
-        if quick != "ok":
-            raise StoreError(
-                f"The message database at {path} is damaged ({quick}). Restore a copy from "
-                f"{backups} or move the file away to start fresh."
-            )
     except sqlite3.DatabaseError as exc:
         raise explain(exc, path) from exc
     finally:
         conn.close()
+
+
+def check_integrity(path: Path, backups: Path) -> None:
+    """Raise :class:`StoreError` when SQLite finds damage (``PRAGMA quick_check``)."""
+    conn = connect(path, read_only=True)
+    try:
+        _require_intact(conn, path, backups)
+    except sqlite3.DatabaseError as exc:
+        raise explain(exc, path) from exc
+    finally:
+        conn.close()
+
+
+def _require_intact(conn: sqlite3.Connection, path: Path, backups: Path) -> None:
+    quick = conn.execute("PRAGMA quick_check").fetchone()[0]
+    if quick != "ok":
+        raise StoreError(
+            f"The message database at {path} is damaged ({quick}). Restore a copy from "
+            f"{backups} or move the file away to start fresh."
+        )
 
 
 def migrate(conn: sqlite3.Connection, path: Path, backups: Path) -> int:

@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from desktop.domain.models import Geo
+if TYPE_CHECKING:
+    from desktop.domain.models import Geo
 
 PAGE_SIZE: Final = 200
 
 
-@dataclass(frozen=True, slots=True)
-class ConversationRow:
+class ConversationRow(NamedTuple):
     id: int
     contact_id: int
     contact_number: str
@@ -33,11 +32,10 @@ class ConversationRow:
     last_status: str
 
 
-@dataclass(frozen=True, slots=True)
-class MediaRow:
+class MediaRow(NamedTuple):
     id: int
     message_id: int
-    index: int
+    position: int
     content_type: str
     file: str | None
     thumbnail: str | None
@@ -47,8 +45,7 @@ class MediaRow:
     height: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class MessageRow:
+class MessageRow(NamedTuple):
     id: int
     sid: str | None
     conversation_id: int
@@ -64,7 +61,7 @@ class MessageRow:
     from_geo: Geo
     outbox_state: str | None = None
     outbox_error: str = ""
-    media: tuple[MediaRow, ...] = field(default=())
+    media: tuple[MediaRow, ...] = ()
 
     @property
     def key(self) -> tuple[int, int]:
@@ -72,8 +69,7 @@ class MessageRow:
         return (self.created_at, self.id)
 
 
-@dataclass(frozen=True, slots=True)
-class SearchHit:
+class SearchHit(NamedTuple):
     message_id: int
     conversation_id: int
     created_at: int
@@ -83,8 +79,7 @@ class SearchHit:
     contact_name: str
 
 
-@dataclass(frozen=True, slots=True)
-class NumberRow:
+class NumberRow(NamedTuple):
     e164: str
     sid: str
     friendly_name: str
@@ -157,6 +152,8 @@ _MESSAGE_SELECT: Final = """
 
 
 def _messages(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[MessageRow]:
+    from desktop.domain.models import Geo  # not needed for the first paint
+
     media_by_message = _media_for(conn, [r[0] for r in rows if r[10]])
     return [
         MessageRow(
@@ -305,12 +302,11 @@ def latest_message_ms(conn: sqlite3.Connection) -> int | None:
     return None if row[0] is None else int(row[0])
 
 
-@dataclass(frozen=True, slots=True)
-class MediaJob:
+class MediaJob(NamedTuple):
     media_id: int
     message_id: int
     message_sid: str
-    index: int
+    position: int
     url: str
     content_type: str
     attempts: int
@@ -337,8 +333,7 @@ def next_media_attempt_ms(conn: sqlite3.Connection) -> int | None:
 # -- sync and outbox (desktop.sync) ------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
+class OutboxItem(NamedTuple):
     """An outbox row that is due, with what the worker needs to send it."""
 
     message_id: int

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 from desktop.domain.events import EventHub
-from desktop.store.database import connect, open_database
+from desktop.store.database import check_integrity, connect, open_database
 from desktop.store.writer import StoreWriter
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,10 @@ class Store:
         open_database(self.path, self._backups)
         self.writer.start()
         self._open = True
+
+    def check_integrity(self) -> None:
+        """Read every page looking for damage (slow: call it off the GUI thread)."""
+        check_integrity(self.path, self._backups)
 
     def reader(self) -> sqlite3.Connection:
         """This thread's read-only connection (created on first use)."""

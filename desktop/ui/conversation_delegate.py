@@ -13,6 +13,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, Q
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QCursor,
     QFont,
     QFontMetrics,
     QPainter,
@@ -20,7 +21,7 @@ from PySide6.QtGui import (
     QPen,
     QPixmap,
 )
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from desktop.domain.status import is_failure
 from desktop.ui import theme as theme_module
@@ -113,6 +114,24 @@ class ConversationDelegate(QStyledItemDelegate):
             self._avatars[key] = pixmap
         return pixmap
 
+    def _state(self, index: QModelIndex | QPersistentModelIndex) -> tuple[bool, bool, bool]:
+        """Selected, under the mouse, focused — read from the view, not ``option.state``.
+
+        Reading ``option.state`` makes PySide build Python enums for all of ``QStyle``
+        (~15 ms), which would land on the path to the first paint.
+        """
+        view = self.parent()
+        if not isinstance(view, QAbstractItemView):
+            return (False, False, False)
+        selection = view.selectionModel()
+        selected = selection is not None and selection.isSelected(index)
+        viewport = view.viewport()
+        hovered = (
+            viewport.underMouse() and view.indexAt(viewport.mapFromGlobal(QCursor.pos())) == index
+        )
+        focused = view.hasFocus() and view.isActiveWindow() and view.currentIndex() == index
+        return (selected, hovered, focused)
+
     def tick(self) -> None:
         """Relative times ("Yesterday") are computed against this clock; refresh it."""
         self._now_ms = int(time.time() * 1000)
@@ -143,21 +162,21 @@ class ConversationDelegate(QStyledItemDelegate):
         row = self._model.row_at(index.row())
         fonts = self._fonts_for(option.font)
         rect: QRect = option.rect
-        state = option.state
+        selected, hovered, focused = self._state(index)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
 
         card = QRectF(rect).adjusted(6, 2, -6, -2)
-        if state & QStyle.StateFlag.State_Selected:
+        if selected:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(t.selection)
             painter.drawRoundedRect(card, 10, 10)
-        elif state & QStyle.StateFlag.State_MouseOver:
+        elif hovered:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(t.hover)
             painter.drawRoundedRect(card, 10, 10)
-        if state & QStyle.StateFlag.State_HasFocus and state & QStyle.StateFlag.State_Active:
+        if focused:
             painter.setPen(QPen(t.accent, 1.5))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(card.adjusted(0.75, 0.75, -0.75, -0.75), 10, 10)

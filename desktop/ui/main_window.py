@@ -139,6 +139,9 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.notice_bar)
         self._right_layout = right_layout
         self._pane: ThreadPane | None = None
+        #: With fast_start, a conversation chosen before the first paint opens in warm_up().
+        self._deferred = fast_start
+        self._pending_conversation: int | None = None
         # The thread side is empty until a conversation is chosen; with fast_start it is
         # built right after the first paint (see warm_up), a plain label stands in.
         self._placeholder = QLabel(EMPTY_THREAD_TEXT, right)
@@ -322,7 +325,11 @@ class MainWindow(QMainWindow):
 
     def warm_up(self) -> None:
         """After the first paint: build and load what was left out of it."""
+        self._deferred = False
         self._build_pane()
+        pending, self._pending_conversation = self._pending_conversation, None
+        if pending is not None:
+            self._on_conversation_activated(pending)
         if self.numbers.deferred:
             run_in_background(
                 self.numbers.load, lambda _none: self._numbers_ready(), None, context=self
@@ -391,6 +398,9 @@ class MainWindow(QMainWindow):
             self._pane.set_snapshot(snapshot)
 
     def _on_conversation_activated(self, conversation_id: int) -> None:
+        if self._deferred:
+            self._pending_conversation = conversation_id
+            return
         row = self.list_model.get(conversation_id)
         if row is not None:
             self.pane.show_conversation(row)

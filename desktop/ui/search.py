@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QLabel,
     QListView,
-    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QVBoxLayout,
@@ -104,6 +103,8 @@ class SearchDelegate(QStyledItemDelegate):
         return QSize(200, 2 * line + 22)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        from PySide6.QtWidgets import QStyle  # its enums cost ~15 ms: not before the first paint
+
         t = theme_module.current()
         hit = self._model.hits[index.row()]
         rect: QRect = option.rect

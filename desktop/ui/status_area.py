@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
@@ -21,8 +21,7 @@ from desktop.ui.formatting import ago
 from desktop.ui.widgets import Surface, tint
 
 
-@dataclass(frozen=True)
-class StatusText:
+class StatusText(NamedTuple):
     tone: str  # ok | busy | warning | problem | idle
     headline: str
     detail: str

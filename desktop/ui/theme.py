@@ -9,8 +9,7 @@ palette is applied so the window is not half light and half dark.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
@@ -32,8 +31,7 @@ AVATAR_COLORS: Final = (
 )
 
 
-@dataclass(frozen=True)
-class Theme:
+class Theme(NamedTuple):
     dark: bool
     window: QColor
     sidebar: QColor
