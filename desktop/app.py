@@ -25,13 +25,17 @@ def _guard_missing_streams() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from desktop.platform_support import prepare_frozen_environment
+
+    _guard_missing_streams()
+    # A frozen app must not hand its private library paths to programs it opens.
+    prepare_frozen_environment()
     parsed = cli.parse(sys.argv[1:] if argv is None else argv)
     if isinstance(parsed, cli.ExportArgs):
         return cli.run_export(parsed)
     from desktop.config import Paths, default_data_dir
     from desktop.logs import setup_logging
 
-    _guard_missing_streams()
     data_dir = parsed.data_dir or default_data_dir(demo=parsed.demo)
     setup_logging(Paths(data_dir).log_file, verbose=parsed.verbose)
     from desktop.ui.application import run

@@ -14,11 +14,8 @@ the keyring backends, the CA bundle and every module made it into the package.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
-import pkgutil
-import sqlite3
 import sys
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
@@ -178,6 +175,8 @@ def _ca_bundle_line() -> list[str]:
 
 
 def _sqlite_line() -> list[str]:
+    import sqlite3
+
     connection = sqlite3.connect(":memory:")
     try:
         connection.execute("CREATE VIRTUAL TABLE probe USING fts5(body)")
@@ -200,6 +199,9 @@ def _phone_line() -> list[str]:
 
 def _modules_line() -> list[str]:
     """Import every Twoway module, as the demo, setup and network side would later."""
+    import importlib
+    import pkgutil
+
     import desktop
 
     failed = []

@@ -59,6 +59,13 @@ def run(
     on_first_paint: Callable[[], None] | None = None,
 ) -> int:
     """Run the app until it quits; ``on_first_paint`` is a hook for the start-up benchmark."""
+    from desktop.ui.single_instance import ask_running_instance_to_show, instance_key
+
+    key = instance_key(data_dir)
+    if not args.smoke_test and ask_running_instance_to_show(key):
+        logger.info("Twoway is already running for this data folder; asked it to show itself")
+        print(f"{APP_NAME} is already running; its window was brought forward.")
+        return 0
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
@@ -96,6 +103,9 @@ def run(
             f"({window.conversation_count()} conversations) on Qt platform "
             f"{QGuiApplication.platformName()}; image formats: {_image_formats()}"
         )
+        from desktop.platform_support import smoke_report
+
+        print("\n".join(smoke_report()))
         window.close()
         core.stop()
         return 0
@@ -104,6 +114,7 @@ def run(
         if on_first_paint is not None:
             on_first_paint()
         window.warm_up()
+        _listen_for_second_launches(window, key)
         _start_network(core)
         _start_tray(app, window, args.minimized)
         if not core.settings.configured and not core.options.demo:
@@ -125,6 +136,15 @@ def run(
         from desktop.ui import tasks
 
         tasks.shutdown()
+
+
+def _listen_for_second_launches(window: QWidget, key: str) -> None:
+    from desktop.ui.main_window import MainWindow
+    from desktop.ui.single_instance import InstanceServer
+
+    assert isinstance(window, MainWindow)
+    server = InstanceServer(key, window)
+    server.activated.connect(window.show_and_raise)
 
 
 def _tray_possible() -> bool:
