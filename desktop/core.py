@@ -46,6 +46,8 @@ class CoreOptions(NamedTuple):
     demo: bool = False
     #: None: the process environment.
     environ: Mapping[str, str] | None = None
+    #: How fast the demo's simulated customers live (tests and screenshots speed it up).
+    demo_speed: float = 1.0
 
 
 class TwilioCredentials(NamedTuple):

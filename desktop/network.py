@@ -12,6 +12,7 @@ user's setting (ngrok, their own public URL, or polling).
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -140,7 +141,8 @@ class Network:
             from desktop.simulator.personas import DemoTwilio
 
             if self.demo is None:
-                self.demo = DemoTwilio.start()
+                self.demo = DemoTwilio.start(speed=self._options.demo_speed)
+                self._name_demo_customers()
             self.api_base_url = self.demo.base_url
             return TwilioCredentials(self.demo.account_sid, self.demo.auth_token)
         try:
@@ -148,6 +150,16 @@ class Network:
         except SecretsUnavailable as exc:
             self._board.update(link=Link.SIGNED_OUT, problem=str(exc))
             return None
+
+    def _name_demo_customers(self) -> None:
+        """The demo's customers have names, as if staff had saved them earlier."""
+        from desktop.simulator.personas import PERSONAS
+        from desktop.store.writes import name_contact_if_unnamed
+
+        for persona in PERSONAS:
+            self._store.writer.submit(
+                functools.partial(name_contact_if_unnamed, e164=persona.number, name=persona.name)
+            )
 
     def _mode(self) -> TunnelMode:
         if self._options.demo or self._options.public_url:

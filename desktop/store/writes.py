@@ -659,3 +659,18 @@ def _unadopt(tx: Tx, message_id: int) -> bool:
     logger.info("Message %d had adopted another send's SID; checking it again", message_id)
     _emit_message_changed(tx, message_id)
     return True
+
+
+def name_contact_if_unnamed(tx: Tx, e164: str, name: str) -> None:
+    """Give a contact a name unless the user already chose one (used by the demo)."""
+    tx.execute(
+        "INSERT INTO contacts (e164, name) VALUES (?, ?) "
+        "ON CONFLICT (e164) DO UPDATE SET name = excluded.name WHERE contacts.name = ''",
+        (e164, name),
+    )
+    rows = tx.execute(
+        "SELECT c.id FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE k.e164 = ?",
+        (e164,),
+    ).fetchall()
+    for (conversation_id,) in rows:
+        tx.emit(ConversationChanged(int(conversation_id)))

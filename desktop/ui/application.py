@@ -26,6 +26,9 @@ from desktop.store.database import StoreError
 
 logger = logging.getLogger(__name__)
 
+#: Slow to import (0.1–0.2 s each); none of them may be on the path to the first paint.
+NETWORK_LIBRARIES = ("twilio", "werkzeug", "keyring", "pyngrok", "requests")
+
 
 class _FirstPaint(QObject):
     """Calls ``then`` once, right after ``window`` is painted for the first time."""
@@ -103,6 +106,9 @@ def run(
             f"({window.conversation_count()} conversations) on Qt platform "
             f"{QGuiApplication.platformName()}; image formats: {_image_formats()}"
         )
+        # Checked before the report below, which imports everything on purpose.
+        early = [m for m in NETWORK_LIBRARIES if m in sys.modules]
+        print(f"network libraries loaded before the window: {', '.join(early) or 'none'}")
         from desktop.platform_support import smoke_report
 
         print("\n".join(smoke_report()))

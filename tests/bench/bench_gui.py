@@ -270,7 +270,7 @@ def _burst(store: Store, targets: list[ConversationRow], count: int, done: dict[
 
 def in_process(data_dir: Path, big_id: int | None, burst: int) -> dict[str, float]:
     from PySide6.QtCore import QElapsedTimer, QTimer
-    from PySide6.QtWidgets import QApplication  # noqa: TID251 (a GUI benchmark)
+    from PySide6.QtWidgets import QApplication
 
     from desktop.core import Core, CoreOptions
     from desktop.ui.main_window import MainWindow
