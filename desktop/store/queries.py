@@ -128,6 +128,18 @@ def conversation(conn: sqlite3.Connection, conversation_id: int) -> Conversation
     return None if row is None else _conversation(row)
 
 
+def conversations_by_id(conn: sqlite3.Connection, ids: list[int]) -> dict[int, ConversationRow]:
+    """Several conversations in one statement (a burst touches dozens at a time)."""
+    if not ids:
+        return {}
+    rows = conn.execute(
+        _CONVERSATION_SELECT  # noqa: S608
+        + " WHERE c.id IN (SELECT value FROM json_each(?))",
+        (json.dumps(ids),),
+    ).fetchall()
+    return {row[0]: _conversation(row) for row in rows}
+
+
 def find_conversation(conn: sqlite3.Connection, our_number: str, contact_number: str) -> int | None:
     row = conn.execute(
         "SELECT c.id FROM conversations c JOIN contacts k ON k.id = c.contact_id "

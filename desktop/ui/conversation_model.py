@@ -143,9 +143,9 @@ class ConversationListModel(QAbstractListModel):
         if len(ids) > BULK_THRESHOLD:
             self.reload_all()
             return
-        conn = self._reader()
+        found = queries.conversations_by_id(self._reader(), ids)
         for conversation_id in ids:
-            self._apply(conversation_id, queries.conversation(conn, conversation_id))
+            self._apply(conversation_id, found.get(conversation_id))
 
     def _apply(self, conversation_id: int, new: ConversationRow | None) -> None:
         old = self._pos.get(conversation_id)

@@ -84,6 +84,7 @@ class ThreadView(QListView):
         self.verticalScrollBar().setSingleStep(30)
         self.verticalScrollBar().valueChanged.connect(self._on_scroll)
         self._loading_older = False
+        self._bottom_pending = False
         self._unseen = 0
         self.empty_text = EMPTY_THREAD_TEXT
 
@@ -137,15 +138,25 @@ class ThreadView(QListView):
         self._show_jump_button()
 
     def after_messages_added(self, was_at_bottom: bool, count: int, mine: bool) -> None:
-        """Keep the bottom in view when it was in view (or when staff just sent)."""
-        self.settle()
+        """Keep the bottom in view when it was in view (or when staff just sent).
+
+        The re-layout happens on the next turn of the event loop rather than inside the
+        event handler, so a burst of messages never blocks the GUI thread in one piece.
+        """
         if was_at_bottom or mine:
-            self.scrollToBottom()
             self._unseen = 0
             self.jump_button.hide()
+            if not self._bottom_pending:
+                self._bottom_pending = True
+                QTimer.singleShot(0, self._settle_at_bottom)
         elif count:
             self._unseen += count
             self._show_jump_button()
+
+    def _settle_at_bottom(self) -> None:
+        self._bottom_pending = False
+        self.settle()
+        self.scrollToBottom()
 
     def load_older(self) -> int:
         """Prepend the previous page, keeping the visible messages in place."""
