@@ -111,11 +111,13 @@ def _conversation(row: tuple[Any, ...]) -> ConversationRow:
     )
 
 
-def conversations(conn: sqlite3.Connection) -> list[ConversationRow]:
-    """Every conversation that has a message, newest first."""
+def conversations(conn: sqlite3.Connection, limit: int | None = None) -> list[ConversationRow]:
+    """Every conversation that has a message (or the newest ``limit``), newest first."""
     rows = conn.execute(
-        _CONVERSATION_SELECT + " WHERE c.last_message_id IS NOT NULL "
-        "ORDER BY c.last_message_at DESC, c.id DESC"
+        _CONVERSATION_SELECT
+        + " WHERE c.last_message_id IS NOT NULL ORDER BY c.last_message_at DESC, c.id DESC"
+        + " LIMIT ?",
+        (-1 if limit is None else limit,),
     ).fetchall()
     return [_conversation(r) for r in rows]
 

@@ -93,10 +93,12 @@ def run(
         QMessageBox.critical(None, APP_NAME, f"{APP_NAME} could not open its data.\n\n{exc}")
         return 1
 
-    from desktop.ui.icons import app_icon
+    from PySide6.QtGui import QIcon
+
+    from desktop.platform_support import resource_path
     from desktop.ui.main_window import MainWindow
 
-    app.setWindowIcon(app_icon())
+    app.setWindowIcon(QIcon(str(resource_path("icons", "twoway.svg"))))
     window = MainWindow(core, fast_start=not args.smoke_test)
     if args.smoke_test:
         window.show()

@@ -7,7 +7,6 @@ in constant time) and nothing here allocates per row beyond the strings it draws
 from __future__ import annotations
 
 import time
-from typing import Final
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
@@ -27,20 +26,7 @@ from desktop.domain.status import is_failure
 from desktop.ui import theme as theme_module
 from desktop.ui.conversation_model import ConversationListModel
 from desktop.ui.formatting import list_time
-
-AVATAR: Final = 42
-PAD_X: Final = 14
-PAD_Y: Final = 11
-GAP: Final = 12
-
-
-def initials(name: str) -> str:
-    words = [w for w in name.split() if w[:1].isalpha()]
-    if not words:
-        return ""
-    if len(words) == 1:
-        return words[0][:1].upper()
-    return (words[0][:1] + words[-1][:1]).upper()
+from desktop.ui.metrics import AVATAR, GAP, PAD_X, PAD_Y, initials
 
 
 class Fonts:

@@ -5,6 +5,11 @@ the list and the open thread; a thread shown while the window is active is marke
 the title shows the unread total; closing hides to the tray when there is one.  Dialogs
 written elsewhere (new conversation, settings, setup, tray) are imported only when used,
 so a missing one disables its action instead of the window.
+
+This module is on the path to the first paint, so it imports only cheap things at the
+top: the window first shows a :class:`~desktop.ui.first_frame.FirstFrame` and builds its
+real parts (and imports their modules) right after that paint, in :meth:`warm_up`.
+Hence the imports inside methods below.
 """
 
 from __future__ import annotations
@@ -13,41 +18,27 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QEvent, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QToolButton, QVBoxLayout, QWidget
 
 from desktop import APP_NAME, __version__
-from desktop.core import Core
-from desktop.domain.connection import ConnectionSnapshot
-from desktop.domain.events import ConversationChanged, Event, MessageAdded, MessageChanged
-from desktop.store import queries
-from desktop.store.queries import SearchHit
-from desktop.ui import theme as theme_module
 from desktop.ui.bridge import CoreBridge
 from desktop.ui.formatting import NumberFormatter
-from desktop.ui.icons import app_icon, icon
-from desktop.ui.sidebar import Sidebar
-from desktop.ui.tasks import deliver, run_in_background
-from desktop.ui.widgets import EMPTY_THREAD_TEXT, LineSplitter, tint
+from desktop.ui.metrics import DEMO_TEXT, EMPTY_THREAD_TEXT, SIDEBAR_WIDTH, WINDOW_SIZE
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QAction, QKeySequence
+
+    from desktop.core import Core
+    from desktop.domain.connection import ConnectionSnapshot
+    from desktop.domain.events import Event
+    from desktop.store.queries import SearchHit
     from desktop.ui.thread_pane import ThreadPane
 
 logger = logging.getLogger(__name__)
 
 NOTICE_MS: Final = 8000
-DEMO_TEXT: Final = (
-    "<b>Demo — messages are simulated.</b> The customers here are pretend; "
-    "nothing is sent to real phones."
-)
 
 
 class Tray(Protocol):
@@ -63,6 +54,11 @@ class NoticeBar(QWidget):
     clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
+        from PySide6.QtCore import Qt
+
+        from desktop.ui import theme as theme_module
+        from desktop.ui.icons import icon
+
         super().__init__(parent)
         self.setObjectName("noticeBar")
         layout = QHBoxLayout(self)
@@ -102,18 +98,51 @@ class MainWindow(QMainWindow):
     def __init__(
         self, core: Core, bridge: CoreBridge | None = None, *, fast_start: bool = False
     ) -> None:
-        """``fast_start``: leave slow imports (phonenumbers) until :meth:`warm_up`."""
+        """``fast_start``: paint a :class:`FirstFrame` now and build the real parts (and
+        load phonenumbers) in :meth:`warm_up`, right after the first paint."""
         super().__init__()
         self.core = core
         self.bridge = bridge or CoreBridge(core, self)
         self.tray: Tray | None = None
         self._quitting = False
         self._marking: set[int] = set()
+        self._built = False
+        self._pane: ThreadPane | None = None
+        #: With fast_start, a conversation chosen before the first paint opens in warm_up().
+        self._deferred = fast_start
+        self._pending_conversation: int | None = None
         self.setObjectName("mainWindow")
-        self.setWindowIcon(app_icon())
-        self.resize(1100, 720)
+        self.setWindowTitle(APP_NAME)
+        self.resize(*WINDOW_SIZE)
         self.setMinimumSize(640, 420)
         self.numbers = NumberFormatter(self._home_number(), defer=fast_start)
+        bar = self.menuBar()
+        self._menus = {
+            name: bar.addMenu(name) for name in ("&File", "&Edit", "&Conversation", "&Help")
+        }
+        if fast_start:
+            from desktop.store import queries
+            from desktop.ui.first_frame import ROWS_TO_PAINT, FirstFrame
+
+            rows = queries.conversations(core.store.reader(), limit=ROWS_TO_PAINT)
+            self.setCentralWidget(
+                FirstFrame(rows, self.numbers, demo=core.options.demo, parent=self)
+            )
+        else:
+            self._build()
+
+    def _build(self) -> None:
+        """The real window: sidebar, list, status, thread side, actions."""
+        from PySide6.QtCore import Qt
+
+        from desktop.ui import theme as theme_module
+        from desktop.ui.icons import app_icon
+        from desktop.ui.sidebar import Sidebar
+        from desktop.ui.widgets import LineSplitter
+
+        core = self.core
+        self._built = True
+        self.setWindowIcon(app_icon())
         self._watcher = theme_module.watcher()
 
         central = QWidget(self)
@@ -138,10 +167,6 @@ class MainWindow(QMainWindow):
         self.notice_bar = NoticeBar(right)
         right_layout.addWidget(self.notice_bar)
         self._right_layout = right_layout
-        self._pane: ThreadPane | None = None
-        #: With fast_start, a conversation chosen before the first paint opens in warm_up().
-        self._deferred = fast_start
-        self._pending_conversation: int | None = None
         # The thread side is empty until a conversation is chosen; with fast_start it is
         # built right after the first paint (see warm_up), a plain label stands in.
         self._placeholder = QLabel(EMPTY_THREAD_TEXT, right)
@@ -152,7 +177,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([340, 760])
+        self.splitter.setSizes([SIDEBAR_WIDTH, self.width() - SIDEBAR_WIDTH])
         outer.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
@@ -184,7 +209,7 @@ class MainWindow(QMainWindow):
         QWidget.setTabOrder(self.sidebar.search_field, self.list_view)
         self.list_view.setFocus()
         self.list_view.activated.connect(lambda _index: self._focus_composer())
-        if not fast_start:
+        if not self._deferred:
             self._build_pane()
 
     # -- building ---------------------------------------------------------------------------
@@ -203,6 +228,8 @@ class MainWindow(QMainWindow):
     def _action(
         self, text: str, shortcut: QKeySequence | QKeySequence.StandardKey | str | None, slot: Any
     ) -> QAction:
+        from PySide6.QtGui import QAction, QKeySequence
+
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
@@ -211,8 +238,10 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QKeySequence
+
+        file_menu = self._menus["&File"]
         self.new_action = self._action("&New Conversation…", "Ctrl+N", self.new_conversation)
         self.new_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         file_menu.addAction(self.new_action)
@@ -227,10 +256,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.close_action)
         self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, self.quit_app)
         file_menu.addAction(self.quit_action)
-        edit_menu = bar.addMenu("&Edit")
+        edit_menu = self._menus["&Edit"]
         self.find_action = self._action("&Find Messages", "Ctrl+F", self.sidebar.start_search)
         edit_menu.addAction(self.find_action)
-        convo_menu = bar.addMenu("&Conversation")
+        convo_menu = self._menus["&Conversation"]
         self.rename_action = self._action("&Rename Contact", "F2", self.rename_contact)
         convo_menu.addAction(self.rename_action)
         self.read_action = self._action(
@@ -241,7 +270,7 @@ class MainWindow(QMainWindow):
             "Jump to &Latest", "Ctrl+End", lambda: self.pane.view.scroll_to_latest()
         )
         convo_menu.addAction(self.latest_action)
-        help_menu = bar.addMenu("&Help")
+        help_menu = self._menus["&Help"]
         help_menu.addAction(self._action(f"&About {APP_NAME}", None, self._about))
 
     def apply_theme(self) -> None:
@@ -252,6 +281,9 @@ class MainWindow(QMainWindow):
         self._apply_window_theme()
 
     def _apply_window_theme(self) -> None:
+        from desktop.ui import theme as theme_module
+        from desktop.ui.widgets import tint
+
         t = theme_module.current()
         tint(self.demo_banner, t.banner_text, t.banner)
         tint(self.notice_bar, t.banner_text, t.banner)
@@ -286,6 +318,8 @@ class MainWindow(QMainWindow):
         return pane
 
     def _focus_composer(self) -> None:
+        from PySide6.QtCore import Qt
+
         pane = self.pane
         if pane.composer.isVisible() and pane.composer.editor.isEnabled():
             pane.composer.editor.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -325,6 +359,10 @@ class MainWindow(QMainWindow):
 
     def warm_up(self) -> None:
         """After the first paint: build and load what was left out of it."""
+        from desktop.ui.tasks import run_in_background
+
+        if not self._built:
+            self._build()
         self._deferred = False
         self._build_pane()
         pending, self._pending_conversation = self._pending_conversation, None
@@ -371,6 +409,10 @@ class MainWindow(QMainWindow):
     # -- events -------------------------------------------------------------------------
 
     def _on_store_events(self, events: Sequence[Event]) -> None:
+        from desktop.domain.events import ConversationChanged, MessageAdded, MessageChanged
+
+        if not self._built:
+            return  # the list is read fresh when it is built
         touched = {
             e.conversation_id
             for e in events
@@ -391,6 +433,8 @@ class MainWindow(QMainWindow):
         self._maybe_mark_read()
 
     def _on_connection(self, snapshot: ConnectionSnapshot) -> None:
+        if not self._built:
+            return  # read from the core when the status area is built
         if snapshot.phone_number and not self.numbers.home_number:
             self.numbers.set_home_number(snapshot.phone_number)
         self.sidebar.status.set_snapshot(snapshot)
@@ -444,6 +488,8 @@ class MainWindow(QMainWindow):
         if conversation_id < 0 or conversation_id in self._marking:
             return
         self._marking.add(conversation_id)
+        from desktop.ui.tasks import deliver
+
         deliver(
             self.core.mark_read(conversation_id),
             lambda _none: self._marking.discard(conversation_id),
@@ -545,6 +591,8 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def _save_settings_later(self) -> None:
+        from desktop.ui.tasks import deliver
+
         deliver(self.core.tasks.submit(self.core.save_settings), None, None, context=self)
 
     def unread_summary(self) -> dict[int, int]:
@@ -557,6 +605,8 @@ class MainWindow(QMainWindow):
 
     def reload(self) -> None:
         """Re-read everything (after sign-in or a data change outside the event stream)."""
+        from desktop.store import queries
+
         self.list_model.load()
         cid = self._open_id()
         if cid is not None and self._pane is not None:

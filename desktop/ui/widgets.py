@@ -12,8 +12,7 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QFrame, QSplitter, QSplitterHandle, QWidget
 
 from desktop.ui import theme as theme_module
-
-EMPTY_THREAD_TEXT = "Select a conversation on the left, or start a new one with Ctrl+N."
+from desktop.ui.metrics import EMPTY_THREAD_TEXT as EMPTY_THREAD_TEXT
 
 
 def tint(widget: QWidget, text: QColor | None = None, background: QColor | None = None) -> None:
