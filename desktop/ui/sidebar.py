@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QContextMenuEvent, QKeyEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QAction, QContextMenuEvent, QKeyEvent, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -33,7 +33,7 @@ from desktop.ui.conversation_model import ConversationListModel
 from desktop.ui.formatting import NumberFormatter
 from desktop.ui.icons import icon
 from desktop.ui.status_area import ConnectionStatus
-from desktop.ui.widgets import Surface, tint
+from desktop.ui.widgets import Surface, menu_position, paint_empty_hint, tint
 
 if TYPE_CHECKING:
     from desktop.ui.search import SearchPanel
@@ -77,23 +77,17 @@ class ConversationListView(QListView):
         menu.addAction("Rename contact…", lambda: self.renameRequested.emit(row.id))
         mark = menu.addAction("Mark as read", lambda: self.markReadRequested.emit(row.id))
         mark.setEnabled(row.unread_count > 0)
-        position = event.globalPos()
-        if event.reason() != QContextMenuEvent.Reason.Mouse:
-            position = self.viewport().mapToGlobal(self.visualRect(index).center())
-        menu.exec(position)
+        menu.exec(menu_position(self, event, index))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
         if self._model.rowCount() == 0:
-            painter = QPainter(self.viewport())
-            painter.setPen(theme_module.current().secondary_text)
-            painter.drawText(
-                self.viewport().rect().adjusted(24, 0, -24, 0),
-                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+            paint_empty_hint(
+                self,
                 "No conversations yet.\nTexts your customers send will appear here.\n"
                 "Press Ctrl+N to text someone.",
+                24,
             )
-            painter.end()
 
 
 class SearchField(QLineEdit):

@@ -20,7 +20,6 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
-    QPainter,
     QPaintEvent,
     QResizeEvent,
 )
@@ -39,7 +38,7 @@ from desktop.ui.icons import icon
 from desktop.ui.thread_delegate import ThreadDelegate
 from desktop.ui.thread_model import ThreadModel
 from desktop.ui.thread_status import is_failed, retry_label
-from desktop.ui.widgets import EMPTY_THREAD_TEXT
+from desktop.ui.widgets import EMPTY_THREAD_TEXT, menu_position, paint_empty_hint
 
 logger = logging.getLogger(__name__)
 
@@ -309,19 +308,9 @@ class ThreadView(QListView):
             menu.addSeparator()
             menu.addAction(label, lambda: self.retryRequested.emit(message.id))
         if menu.actions():
-            position = event.globalPos()
-            if event.reason() != QContextMenuEvent.Reason.Mouse:
-                position = self.viewport().mapToGlobal(self.visualRect(index).center())
-            menu.exec(position)
+            menu.exec(menu_position(self, event, index))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
         if self._model.rowCount() == 0:
-            painter = QPainter(self.viewport())
-            painter.setPen(theme_module.current().secondary_text)
-            painter.drawText(
-                self.viewport().rect().adjusted(40, 0, -40, 0),
-                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                self.empty_text,
-            )
-            painter.end()
+            paint_empty_hint(self, self.empty_text, 40)

@@ -7,9 +7,9 @@ theme, and :func:`tint` colours text through the palette.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen
-from PySide6.QtWidgets import QFrame, QSplitter, QSplitterHandle, QWidget
+from PySide6.QtCore import QModelIndex, QPoint, QRectF, Qt
+from PySide6.QtGui import QColor, QContextMenuEvent, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtWidgets import QAbstractItemView, QFrame, QSplitter, QSplitterHandle, QWidget
 
 from desktop.ui import theme as theme_module
 from desktop.ui.metrics import EMPTY_THREAD_TEXT as EMPTY_THREAD_TEXT
@@ -88,3 +88,22 @@ class LineSplitter(QSplitter):
 
     def createHandle(self) -> QSplitterHandle:
         return _LineHandle(self.orientation(), self)
+
+
+def paint_empty_hint(view: QAbstractItemView, text: str, margin: int) -> None:
+    """Centred grey text over an empty list (call after the view painted itself)."""
+    painter = QPainter(view.viewport())
+    painter.setPen(theme_module.current().secondary_text)
+    painter.drawText(
+        view.viewport().rect().adjusted(margin, 0, -margin, 0),
+        Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+        text,
+    )
+    painter.end()
+
+
+def menu_position(view: QAbstractItemView, event: QContextMenuEvent, index: QModelIndex) -> QPoint:
+    """Where a context menu opens: at the mouse, or on the item when opened by keyboard."""
+    if event.reason() == QContextMenuEvent.Reason.Mouse:
+        return event.globalPos()
+    return view.viewport().mapToGlobal(view.visualRect(index).center())

@@ -22,8 +22,6 @@ import os
 import signal
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,10 +29,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from tests.fakes.receiver_process import spawn
 from tests.receiver_fixture import PUBLIC_URL
 from tests.twilio_helpers import ACCOUNT_SID, AUTH_TOKEN, form_body, inbound_params, sign
 
-REPO = Path(__file__).resolve().parents[2]
 Request = tuple[bytes, dict[str, str]]
 
 
@@ -71,33 +69,6 @@ def _blast(args: tuple[int, list[Request], int]) -> list[int]:
     port, requests, threads = args
     with ThreadPoolExecutor(threads) as pool:
         return list(pool.map(lambda r: post(port, r), requests))
-
-
-def start_receiver(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port_file = data_dir.parent / "port"
-    env = dict(
-        os.environ,
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        PYTHONPATH=str(REPO),
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.receiver_process",
-            str(data_dir),
-            PUBLIC_URL,
-            str(port_file),
-        ],
-        cwd=REPO,
-        env=env,
-    )
-    while not port_file.exists():
-        if proc.poll() is not None:
-            raise SystemExit("the receiver did not start")
-        time.sleep(0.05)
-    return proc, int(port_file.read_text())
 
 
 def throughput(port: int, count: int) -> None:
@@ -162,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
-        proc, port = start_receiver(data_dir)
+        proc, port = spawn(data_dir, PUBLIC_URL, ACCOUNT_SID, AUTH_TOKEN)
         try:
             print(f"cores: {os.cpu_count()}, SQLite {sqlite3.sqlite_version}, synchronous=FULL")
             throughput(port, args.count)

@@ -3,55 +3,18 @@
 from __future__ import annotations
 
 import http.client
-import os
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.fakes.receiver_process import spawn
 from tests.receiver_fixture import PUBLIC_URL
 from tests.twilio_helpers import ACCOUNT_SID, AUTH_TOKEN, form_body, inbound_params, sign
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _start(data_dir: Path, port_file: Path) -> subprocess.Popen[bytes]:
-    port_file.unlink(missing_ok=True)
-    env = dict(
-        os.environ,
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        PYTHONPATH=str(REPO),
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.receiver_process",
-            str(data_dir),
-            PUBLIC_URL,
-            str(port_file),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 20
-    while not port_file.exists():
-        if proc.poll() is not None:
-            raise AssertionError(proc.stderr.read().decode() if proc.stderr else "died")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("receiver did not start")
-        time.sleep(0.02)
-    return proc
 
 
 def _post(port: int, params: dict[str, str]) -> int | None:
@@ -72,7 +35,6 @@ def _post(port: int, params: dict[str, str]) -> int | None:
 @pytest.mark.slow
 def test_every_acknowledged_message_survives_kill_9(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    port_file = tmp_path / "port"
     rng = random.Random(20261127)
     acknowledged: set[str] = set()
     sent_bodies: dict[str, str] = {}
@@ -80,8 +42,7 @@ def test_every_acknowledged_message_survives_kill_9(tmp_path: Path) -> None:
     counter = iter(range(10**9))
 
     for _cycle in range(8):
-        proc = _start(data_dir, port_file)
-        port = int(port_file.read_text())
+        proc, port = spawn(data_dir, PUBLIC_URL, ACCOUNT_SID, AUTH_TOKEN)
         stop = threading.Event()
 
         def client(port: int = port, stop: threading.Event = stop) -> None:
