@@ -84,6 +84,7 @@ class ThreadView(QListView):
         self.verticalScrollBar().valueChanged.connect(self._on_scroll)
         self._loading_older = False
         self._bottom_pending = False
+        self._scroll_when_scheduled = 0
         self._unseen = 0
         self.empty_text = EMPTY_THREAD_TEXT
 
@@ -147,6 +148,7 @@ class ThreadView(QListView):
             self.jump_button.hide()
             if not self._bottom_pending:
                 self._bottom_pending = True
+                self._scroll_when_scheduled = self.verticalScrollBar().value()
                 QTimer.singleShot(0, self._settle_at_bottom)
         elif count:
             self._unseen += count
@@ -154,8 +156,10 @@ class ThreadView(QListView):
 
     def _settle_at_bottom(self) -> None:
         self._bottom_pending = False
+        moved = self.verticalScrollBar().value() != self._scroll_when_scheduled
         self.settle()
-        self.scrollToBottom()
+        if not moved:  # staff scrolled away in the meantime: leave them where they are
+            self.scrollToBottom()
 
     def load_older(self) -> int:
         """Prepend the previous page, keeping the visible messages in place."""
