@@ -1,21 +1,21 @@
 """The Qt side of :class:`desktop.setup.SetupBackend`, shared by the wizard and the settings.
 
 The backend answers with futures that complete on worker threads; :class:`FutureWatcher`
-is the one door back to the GUI thread (a queued signal).  The choosers here edit the
-parts of a :class:`desktop.setup.SetupResult` that both dialogs offer — which number, and
-how Twilio reaches this computer — so the two dialogs cannot drift apart.
+brings them back to the GUI thread through :func:`desktop.ui.tasks.deliver`.  The
+choosers here edit the parts of a :class:`desktop.setup.SetupResult` that both dialogs
+offer — which number, and how Twilio reaches this computer — so the two dialogs cannot
+drift apart.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future
 from typing import Any, Final, TypeVar
 
-from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -53,6 +53,7 @@ from desktop.setup import (
     normalize_public_url,
     webhook_elsewhere,
 )
+from desktop.ui.tasks import deliver
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -98,29 +99,26 @@ def plain_error(error: BaseException) -> str:
 class FutureWatcher(QObject):
     """Calls back on the GUI thread when a backend future completes.
 
-    Signals: ``_arrived(int, object)`` (internal; queued from the worker thread).
-    Results that arrive after :meth:`forget` (or after the dialog is gone) are dropped.
+    The thread hop is :func:`desktop.ui.tasks.deliver`; this adds tokens, so a dialog can
+    :meth:`forget` an answer it no longer wants (the user edited the login meanwhile).
+    Results that arrive after :meth:`forget`, or after the dialog is gone, are dropped.
     """
-
-    _arrived = Signal(int, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._tokens = itertools.count(1)
         self._callbacks: dict[int, Callable[[Future[Any]], None]] = {}
-        self._arrived.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     def watch(self, future: Future[T], on_done: Callable[[Future[T]], None]) -> int:
         token = next(self._tokens)
         self._callbacks[token] = on_done
-        arrived = self._arrived
 
-        def relay(done: Future[T]) -> None:
-            # RuntimeError: the dialog (and this watcher) closed before the answer came.
-            with contextlib.suppress(RuntimeError):
-                arrived.emit(token, done)
+        def arrived(_outcome: object) -> None:
+            callback = self._callbacks.pop(token, None)
+            if callback is not None:
+                callback(future)
 
-        future.add_done_callback(relay)
+        deliver(future, arrived, arrived, context=self)
         return token
 
     def forget(self, token: int | None = None) -> None:
@@ -129,12 +127,6 @@ class FutureWatcher(QObject):
             self._callbacks.clear()
         else:
             self._callbacks.pop(token, None)
-
-    @Slot(int, object)
-    def _deliver(self, token: int, future: Future[Any]) -> None:
-        callback = self._callbacks.pop(token, None)
-        if callback is not None:
-            callback(future)
 
 
 class Spinner(QWidget):
