@@ -105,6 +105,9 @@ class Core:
             self.env,
         )
         self._network_lock = threading.Lock()
+        #: Where secrets live, found in start(): asking the keyring imports it and may talk
+        #: to D-Bus, which the settings dialog (GUI thread) must not wait for.
+        self._keyring_location = "your computer's keyring"
 
     # -- phase 1: local and quick ------------------------------------------------------------
 
@@ -128,6 +131,8 @@ class Core:
         except StoreError as exc:
             logger.error("Integrity check failed: %s", exc)
             self.connection.update(problem=str(exc))
+        if not self.options.demo:
+            self._keyring_location = self.secrets.where()
         with self._network_lock:
             self.network.start()
 
@@ -309,7 +314,7 @@ class Core:
         return self.tasks.submit(restore)
 
     def keyring_location(self) -> str:
-        return self.secrets.where()
+        return self._keyring_location
 
     def current_login(self) -> TwilioLogin | None:
         from desktop.setup import TwilioLogin
