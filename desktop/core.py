@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from desktop.gateway.media_worker import MediaFetcher
     from desktop.gateway.rest_types import AccountInfo
     from desktop.setup import SetupResult, TwilioLogin
-    from desktop.store import writes
+    from desktop.store import outbox_writes, writes
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class Core:
 
         from desktop.domain.models import MAX_BODY_CHARS, MAX_MEDIA
         from desktop.domain.segments import analyze
-        from desktop.store import queries, writes
+        from desktop.store import outbox_writes, queries
 
         body = body.strip()
         if not body and not attachments:
@@ -200,13 +200,13 @@ class Core:
         outgoing = self.paths.outgoing_media
 
         def copy_then_queue() -> writes.InsertResult:
-            copied: list[writes.OutgoingAttachment] = []
+            copied: list[outbox_writes.OutgoingAttachment] = []
             for path, content_type, size in typed:
                 target = outgoing / f"{uuid.uuid4().hex}{path.suffix.lower()}"
                 shutil.copyfile(path, target)
-                copied.append(writes.OutgoingAttachment(target.name, content_type, size))
+                copied.append(outbox_writes.OutgoingAttachment(target.name, content_type, size))
             return self.store.writer.call(
-                lambda tx: writes.queue_outbound(
+                lambda tx: outbox_writes.queue_outbound(
                     tx, our_number, contact_number, body, tuple(copied), segments
                 )
             )
@@ -214,9 +214,9 @@ class Core:
         return self.tasks.submit(copy_then_queue)
 
     def retry_message(self, message_id: int) -> Future[bool]:
-        from desktop.store import writes
+        from desktop.store import outbox_writes
 
-        return self.store.writer.submit(lambda tx: writes.requeue(tx, message_id))
+        return self.store.writer.submit(lambda tx: outbox_writes.requeue(tx, message_id))
 
     def mark_read(self, conversation_id: int) -> Future[None]:
         from desktop.store import writes

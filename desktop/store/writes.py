@@ -24,9 +24,8 @@ from desktop.domain.events import (
     MediaChanged,
     MessageAdded,
     MessageChanged,
-    OutboxQueued,
 )
-from desktop.domain.models import Direction, MediaRef, NewMessage, Source, StatusUpdate
+from desktop.domain.models import Direction, MediaRef, NewMessage, StatusUpdate
 from desktop.store.writer import Tx
 
 logger = logging.getLogger(__name__)
@@ -43,15 +42,6 @@ class InsertResult:
     message_id: int
     conversation_id: int
     created: bool
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingAttachment:
-    """A file the user attached, already copied into the data folder."""
-
-    file: str
-    content_type: str
-    size: int
 
 
 # -- conversations ---------------------------------------------------------------------------
@@ -212,7 +202,7 @@ def insert_message(tx: Tx, msg: NewMessage) -> InsertResult:
         )
     if msg.sid:
         _apply_parked_status(tx, msg.sid)
-    _after_new_message(
+    after_new_message(
         tx,
         conversation_id,
         message_id,
@@ -245,7 +235,7 @@ def _media_sid(url: str) -> str:
     return media_sid_from_url(url)
 
 
-def _after_new_message(
+def after_new_message(
     tx: Tx, conversation_id: int, message_id: int, snippet: str, *, unread: bool
 ) -> None:
     tx.execute(
@@ -355,85 +345,12 @@ def _apply_parked_status(tx: Tx, sid: str) -> None:
 # -- the outbox -------------------------------------------------------------------------------
 
 
-def queue_outbound(
-    tx: Tx,
-    our_number: str,
-    contact_number: str,
-    body: str,
-    attachments: tuple[OutgoingAttachment, ...] = (),
-    num_segments: int = 1,
-) -> InsertResult:
-    """Write the message and its outbox row in one transaction: it will be sent, or fail visibly."""
-    conversation_id = ensure_conversation(tx, our_number, contact_number)
-    now = now_ms()
-    cursor = tx.execute(
-        """
-        INSERT INTO messages (sid, conversation_id, direction, from_number, to_number, body,
-            status, status_rank, num_segments, num_media, source, created_at, updated_at)
-        VALUES (NULL, ?, 'outbound', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-        (
-            conversation_id,
-            our_number,
-            contact_number,
-            body,
-            status.LOCAL_PENDING,
-            status.rank(status.LOCAL_PENDING),
-            num_segments,
-            len(attachments),
-            Source.APP.value,
-            now,
-            now,
-        ),
-    )
-    message_id = int(cursor.lastrowid or 0)
-    for index, attachment in enumerate(attachments):
-        tx.execute(
-            "INSERT INTO media (message_id, idx, content_type, file, size, state) "
-            "VALUES (?, ?, ?, ?, ?, 'done')",
-            (message_id, index, attachment.content_type, attachment.file, attachment.size),
-        )
-    tx.execute(
-        "INSERT INTO outbox (message_id, state, created_at) VALUES (?, 'queued', ?)",
-        (message_id, now),
-    )
-    _after_new_message(
-        tx,
-        conversation_id,
-        message_id,
-        snippet_for(body, [a.content_type for a in attachments]),
-        unread=False,
-    )
-    tx.emit(
-        MessageAdded(
-            message_id,
-            conversation_id,
-            Direction.OUTBOUND.value,
-            Source.APP.value,
-            len(attachments),
-            notify=False,
-        )
-    )
-    tx.emit(OutboxQueued(message_id, conversation_id))
-    return InsertResult(message_id, conversation_id, created=True)
-
-
-def _emit_message_changed(tx: Tx, message_id: int) -> None:
+def emit_message_changed(tx: Tx, message_id: int) -> None:
     row = tx.execute(
         "SELECT conversation_id, status, error_code FROM messages WHERE id = ?", (message_id,)
     ).fetchone()
     if row is not None:
         tx.emit(MessageChanged(message_id, int(row[0]), row[1], row[2]))
-
-
-def mark_sending(tx: Tx, message_id: int) -> None:
-    """Recorded *before* the request goes out: after a crash we know it may have reached Twilio."""
-    now = now_ms()
-    tx.execute(
-        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, "
-        "first_attempt_at = coalesce(first_attempt_at, ?) WHERE message_id = ?",
-        (now, message_id),
-    )
 
 
 def mark_sent(
@@ -465,58 +382,7 @@ def mark_sent(
         ).fetchone()
         _refresh_summary(tx, int(row[0]))
     if not changed:
-        _emit_message_changed(tx, message_id)
-
-
-def mark_retry(
-    tx: Tx, message_id: int, error: str, next_attempt_at_ms: int, *, maybe_sent: bool
-) -> None:
-    """A temporary failure; ``maybe_sent`` when the request may have reached Twilio."""
-    tx.execute(
-        "UPDATE outbox SET state = ?, last_error = ?, next_attempt_at = ? WHERE message_id = ?",
-        ("unknown" if maybe_sent else "queued", error, next_attempt_at_ms, message_id),
-    )
-    _emit_message_changed(tx, message_id)
-
-
-def mark_failed(tx: Tx, message_id: int, error: str, error_code: int | None) -> None:
-    """A permanent failure: stop retrying and show why."""
-    tx.execute(
-        "UPDATE outbox SET state = 'failed', last_error = ?, error_code = ? WHERE message_id = ?",
-        (error, error_code, message_id),
-    )
-    tx.execute(
-        "UPDATE messages SET status = ?, status_rank = ?, error_code = ?, updated_at = ? "
-        "WHERE id = ? AND sid IS NULL",
-        (status.LOCAL_FAILED, status.rank(status.LOCAL_FAILED), error_code, now_ms(), message_id),
-    )
-    row = tx.execute("SELECT conversation_id FROM messages WHERE id = ?", (message_id,)).fetchone()
-    if row is not None:
-        tx.execute(
-            "UPDATE conversations SET last_status = ? WHERE id = ? AND last_message_id = ?",
-            (status.LOCAL_FAILED, row[0], message_id),
-        )
-    _emit_message_changed(tx, message_id)
-
-
-def requeue(tx: Tx, message_id: int) -> bool:
-    """The user pressed Retry on a failed message."""
-    cursor = tx.execute(
-        "UPDATE outbox SET state = 'queued', next_attempt_at = 0, last_error = '', "
-        "error_code = NULL WHERE message_id = ? AND state = 'failed'",
-        (message_id,),
-    )
-    if not cursor.rowcount:
-        return False
-    tx.execute(
-        "UPDATE messages SET status = ?, status_rank = ?, error_code = NULL, updated_at = ? "
-        "WHERE id = ? AND sid IS NULL",
-        (status.LOCAL_PENDING, status.rank(status.LOCAL_PENDING), now_ms(), message_id),
-    )
-    row = tx.execute("SELECT conversation_id FROM messages WHERE id = ?", (message_id,)).fetchone()
-    _emit_message_changed(tx, message_id)
-    tx.emit(OutboxQueued(message_id, int(row[0])))
-    return True
+        emit_message_changed(tx, message_id)
 
 
 # -- media ---------------------------------------------------------------------------------
@@ -600,45 +466,6 @@ def set_sync_value(tx: Tx, key: str, value: object) -> None:
     )
 
 
-def recover_interrupted_sends(tx: Tx) -> int:
-    """After a crash or quit mid-request, a ``sending`` row may have reached Twilio.
-
-    Marking it ``unknown`` makes the outbox look in Twilio's log before sending again.
-    """
-    cursor = tx.execute(
-        "UPDATE outbox SET state = 'unknown', next_attempt_at = 0 WHERE state = 'sending'"
-    )
-    return int(cursor.rowcount or 0)
-
-
-def claim_for_sending(tx: Tx, message_id: int) -> bool:
-    """``mark_sending`` only if the row still waits to be sent (a backfill may have adopted it)."""
-    row = tx.execute("SELECT state FROM outbox WHERE message_id = ?", (message_id,)).fetchone()
-    if row is None or row[0] not in ("queued", "unknown", "sending"):
-        return False
-    mark_sending(tx, message_id)
-    return True
-
-
-def settle_if_adopted(tx: Tx, message_id: int) -> bool:
-    """True when the message already has a SID (a backfill adopted it during a request).
-
-    Its outbox row then says ``sent``, whatever the request's own outcome was: a late
-    timeout must neither send it again nor show it as failed.
-    """
-    row = tx.execute("SELECT sid FROM messages WHERE id = ?", (message_id,)).fetchone()
-    if row is None or row[0] is None:
-        return False
-    cursor = tx.execute(
-        "UPDATE outbox SET state = 'sent', last_error = '', error_code = NULL "
-        "WHERE message_id = ? AND state != 'sent'",
-        (message_id,),
-    )
-    if cursor.rowcount:
-        _emit_message_changed(tx, message_id)
-    return True
-
-
 def _unadopt(tx: Tx, message_id: int) -> bool:
     """Another of our sends had wrongly adopted this SID (two identical texts in flight).
 
@@ -657,7 +484,7 @@ def _unadopt(tx: Tx, message_id: int) -> bool:
         (message_id,),
     )
     logger.info("Message %d had adopted another send's SID; checking it again", message_id)
-    _emit_message_changed(tx, message_id)
+    emit_message_changed(tx, message_id)
     return True
 
 

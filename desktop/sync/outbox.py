@@ -2,7 +2,7 @@
 
 The rules, and why they are enough:
 
-- :func:`desktop.store.writes.queue_outbound` wrote the row before anything else, so a
+- :func:`desktop.store.outbox_writes.queue_outbound` wrote the row before anything else, so a
   message that was accepted by the composer survives a quit or a crash;
 - ``mark_sending`` is *committed* before the request leaves: a row found ``sending`` after
   a crash may have reached Twilio, so on start it becomes ``unknown``;
@@ -31,7 +31,7 @@ from typing import Final, Protocol
 from desktop.domain.events import Event, OutboxQueued
 from desktop.gateway.rest import RateLimited, RemoteMessage, SentMessage
 from desktop.gateway.rest_types import TwilioProblem
-from desktop.store import queries, writes
+from desktop.store import outbox_writes, queries, writes
 from desktop.store.queries import OutboxItem
 from desktop.store.service import Store
 from desktop.store.writer import Tx, WriterStopped
@@ -173,7 +173,7 @@ class OutboxWorker:
         """Turn rows a crash left ``sending`` into ``unknown``, then start sending."""
         if self._thread is not None:
             return
-        self.recovered = self._store.writer.call(writes.recover_interrupted_sends)
+        self.recovered = self._store.writer.call(outbox_writes.recover_interrupted_sends)
         if self.recovered:
             logger.info(
                 "%d sends were interrupted last time; checking Twilio first", self.recovered
@@ -252,7 +252,7 @@ class OutboxWorker:
 
     def _process(self, item: OutboxItem) -> None:
         if item.sid is not None:
-            self._call(lambda tx: writes.settle_if_adopted(tx, item.message_id))
+            self._call(lambda tx: outbox_writes.settle_if_adopted(tx, item.message_id))
             return
         now = self._now_ms()
         too_old = now - item.created_at > self._policy.give_up_after_s * 1000
@@ -299,7 +299,7 @@ class OutboxWorker:
             if not public_url or self._shelf is None:
                 if now - item.created_at < self._policy.media_wait_s * 1000:
                     self._call(
-                        lambda tx: writes.mark_retry(
+                        lambda tx: outbox_writes.mark_retry(
                             tx, item.message_id, WAITING_FOR_URL_TEXT, now + 2000, maybe_sent=False
                         )
                     )
@@ -315,7 +315,9 @@ class OutboxWorker:
                 media_urls.append(media_url(public_url, token))
         callback = status_url(public_url) if public_url else None
 
-        if not self._store.writer.call(lambda tx: writes.claim_for_sending(tx, item.message_id)):
+        if not self._store.writer.call(
+            lambda tx: outbox_writes.claim_for_sending(tx, item.message_id)
+        ):
             return  # adopted by a backfill since we read it
         try:
             sent = self._gateway.send_message(
@@ -375,9 +377,9 @@ class OutboxWorker:
         self._failures.pop(item.message_id, None)
 
         def job(tx: Tx) -> None:
-            if writes.settle_if_adopted(tx, item.message_id):
+            if outbox_writes.settle_if_adopted(tx, item.message_id):
                 return
-            writes.mark_failed(tx, item.message_id, text, code)
+            outbox_writes.mark_failed(tx, item.message_id, text, code)
             if code == 21610:
                 writes.set_opted_out(tx, item.from_number, item.to_number, True)
 
@@ -402,8 +404,10 @@ class OutboxWorker:
         )
 
         def job(tx: Tx) -> None:
-            if not writes.settle_if_adopted(tx, item.message_id):
-                writes.mark_retry(tx, item.message_id, str(problem), next_at, maybe_sent=maybe_sent)
+            if not outbox_writes.settle_if_adopted(tx, item.message_id):
+                outbox_writes.mark_retry(
+                    tx, item.message_id, str(problem), next_at, maybe_sent=maybe_sent
+                )
 
         self._call(job)
 

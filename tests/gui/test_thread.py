@@ -8,7 +8,7 @@ import time
 from PySide6.QtCore import QPoint, Qt
 
 from desktop.domain.models import MediaRef
-from desktop.store import queries, writes
+from desktop.store import outbox_writes, queries, writes
 from desktop.store.queries import PAGE_SIZE
 from desktop.ui.main_window import MainWindow
 from desktop.ui.thread_status import failure_reason, retry_label, status_label
@@ -127,7 +127,7 @@ def test_failed_send_shows_its_reason_and_retry_requeues(qtbot, window: MainWind
     assert "Sending…" in window.pane.delegate.footer_text(sent)
 
     reason = "Twilio says the number is not a mobile phone."
-    core.store.writer.call(lambda tx: writes.mark_failed(tx, sent.id, reason, 21614))
+    core.store.writer.call(lambda tx: outbox_writes.mark_failed(tx, sent.id, reason, 21614))
     qtbot.waitUntil(lambda: model.item(1).message.outbox_state == "failed")
     failed = model.item(1).message
     assert retry_label(failed) == "Retry"

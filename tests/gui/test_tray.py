@@ -15,7 +15,7 @@ from desktop.config import SettingsFile
 from desktop.core import Core, CoreOptions
 from desktop.domain.events import Event, MessageAdded
 from desktop.domain.models import Direction, MediaRef, NewMessage, Source
-from desktop.store import writes
+from desktop.store import outbox_writes, writes
 from desktop.ui.tray import (
     Notice,
     NotificationCoalescer,
@@ -264,7 +264,7 @@ def test_a_burst_is_summarised(qtbot, core, recorder, window, bridge) -> None:
 def test_outbound_and_quiet_messages_do_not_notify(qtbot, core, recorder, window, bridge) -> None:
     TrayController(window, core, bridge, tray_available=False)
     core.store.writer.call(
-        lambda tx: writes.queue_outbound(tx, OURS, "+15035550142", "On my way", (), 1)
+        lambda tx: outbox_writes.queue_outbound(tx, OURS, "+15035550142", "On my way", (), 1)
     )
     quiet = NewMessage(
         sid=next(SIDS),

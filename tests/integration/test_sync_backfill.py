@@ -14,7 +14,7 @@ import pytest
 
 from desktop.domain.events import Event, MessageAdded
 from desktop.simulator.images import landscape_png
-from desktop.store import queries, writes
+from desktop.store import outbox_writes, queries
 from desktop.sync.backfill import DAY_MS, WATERMARK_KEY, Backfiller
 from tests.integration.test_sync_harness import SyncEnv, sync_env, wait_until
 from tests.twilio_helpers import CUSTOMER, OUR_NUMBER, form_body, inbound_params, sign
@@ -183,7 +183,7 @@ def test_backfilled_pictures_are_fetched_like_live_ones(env: SyncEnv) -> None:
 
 def test_a_send_whose_outcome_was_never_heard_is_adopted_not_duplicated(env: SyncEnv) -> None:
     message_id = env.queue("See you at noon")
-    env.store.writer.call(lambda tx: writes.mark_sending(tx, message_id))
+    env.store.writer.call(lambda tx: outbox_writes.mark_sending(tx, message_id))
     sent = env.gateway().send_message(to=CUSTOMER, from_=OUR_NUMBER, body="See you at noon")
 
     Backfiller(env.store, env.gateway()).run([OUR_NUMBER], reason="start")

@@ -23,7 +23,7 @@ from desktop.gateway.rest import RestGateway
 from desktop.gateway.webhook import MediaShelf, WebhookApp, WebhookCredentials
 from desktop.simulator.config import SimulatorConfig
 from desktop.simulator.server import SimulatedTwilio
-from desktop.store import writes
+from desktop.store import outbox_writes
 from desktop.store.service import Store
 from desktop.sync.outbox import OutboxPolicy
 from desktop.sync.service import SyncService
@@ -102,11 +102,11 @@ class SyncEnv:
         self,
         body: str,
         to: str = CUSTOMER,
-        attachments: tuple[writes.OutgoingAttachment, ...] = (),
+        attachments: tuple[outbox_writes.OutgoingAttachment, ...] = (),
         our_number: str = OUR_NUMBER,
     ) -> int:
         result = self.store.writer.call(
-            lambda tx: writes.queue_outbound(tx, our_number, to, body, attachments)
+            lambda tx: outbox_writes.queue_outbound(tx, our_number, to, body, attachments)
         )
         return result.message_id
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from desktop.simulator.images import landscape_png
-from desktop.store import queries, writes
+from desktop.store import outbox_writes, queries, writes
 from desktop.store.service import Store
 from desktop.sync.outbox import NO_PUBLIC_URL_TEXT
 from tests.integration.test_sync_harness import SyncEnv, sync_env, wait_until
@@ -58,7 +58,7 @@ def test_a_text_goes_out_once_and_late_callbacks_never_move_it_backwards(env: Sy
 def test_a_picture_is_fetched_by_twilio_from_the_receiver(env: SyncEnv) -> None:
     picture = landscape_png(40, 30)
     (env.paths.outgoing_media / "xray.png").write_bytes(picture)
-    attachment = writes.OutgoingAttachment("xray.png", "image/png", len(picture))
+    attachment = outbox_writes.OutgoingAttachment("xray.png", "image/png", len(picture))
     env.service()
     message_id = env.queue("Here is your x-ray", attachments=(attachment,))
 
@@ -76,7 +76,7 @@ def test_without_a_public_url_pictures_are_refused_plainly_and_texts_still_go(
 ) -> None:
     env.public_url = None
     (env.paths.outgoing_media / "a.png").write_bytes(landscape_png(8, 8))
-    attachment = writes.OutgoingAttachment("a.png", "image/png", 10)
+    attachment = outbox_writes.OutgoingAttachment("a.png", "image/png", 10)
     env.service()
     picture_id = env.queue("See attached", attachments=(attachment,))
     text_id = env.queue("Just text")
@@ -183,7 +183,7 @@ def test_unsent_messages_survive_a_restart_and_each_goes_out_once(env: SyncEnv) 
     reopened = Store(env.paths.database, env.paths.backups)
     reopened.open()
     env.store = reopened
-    reopened.writer.call(lambda tx: writes.mark_sending(tx, ids[-1]))
+    reopened.writer.call(lambda tx: outbox_writes.mark_sending(tx, ids[-1]))
     env.sim.faults.set_latency(0.0)
 
     env.service()

@@ -15,7 +15,7 @@ import pytest
 from desktop.config import Paths
 from desktop.gateway.rest import RateLimited, RemoteMessage, SentMessage
 from desktop.gateway.rest_types import TwilioProblem
-from desktop.store import writes
+from desktop.store import outbox_writes, writes
 from desktop.store.service import Store
 from desktop.sync.outbox import (
     NO_PUBLIC_URL_TEXT,
@@ -139,9 +139,11 @@ def make(
     )
 
 
-def queue(store: Store, body: str, attachments: tuple[writes.OutgoingAttachment, ...] = ()) -> int:
+def queue(
+    store: Store, body: str, attachments: tuple[outbox_writes.OutgoingAttachment, ...] = ()
+) -> int:
     return store.writer.call(
-        lambda tx: writes.queue_outbound(tx, OURS, CUSTOMER, body, attachments)
+        lambda tx: outbox_writes.queue_outbound(tx, OURS, CUSTOMER, body, attachments)
     ).message_id
 
 
@@ -209,7 +211,7 @@ def test_maybe_sent_waits_for_the_log_then_finds_the_message(store: Store, tmp_p
 
     # Twilio's Smart Encoding stored plain punctuation; an older identical text is known.
     known = remote("It's ready - come by...", at_ms=int(clock.now * 1000), sid="SM" + "a" * 32)
-    store.writer.call(lambda tx: writes.queue_outbound(tx, OURS, CUSTOMER, "other"))
+    store.writer.call(lambda tx: outbox_writes.queue_outbound(tx, OURS, CUSTOMER, "other"))
     store.writer.call(lambda tx: writes.mark_sent(tx, 2, known.sid, "delivered"))
     ours = remote("It's ready - come by...", at_ms=int(clock.now * 1000) + 10)
     gateway.log = [ours, known]
@@ -245,8 +247,8 @@ def test_an_unanswerable_lookup_keeps_the_row_unknown_and_never_sends(
     gateway.list_error = TwilioProblem("Cannot reach Twilio.")
     worker = make(store, gateway, tmp_path, clock, give_up_after_s=600.0)
     message_id = queue(store, "Hi")
-    store.writer.call(lambda tx: writes.mark_sending(tx, message_id))
-    store.writer.call(writes.recover_interrupted_sends)
+    store.writer.call(lambda tx: outbox_writes.mark_sending(tx, message_id))
+    store.writer.call(outbox_writes.recover_interrupted_sends)
     run_once(worker)
     assert outbox(store, message_id)[0] == "unknown"
     assert gateway.sends == []
@@ -271,14 +273,14 @@ def test_messages_that_could_not_go_for_hours_fail_instead_of_going_out_late(
     assert state == "failed"
     assert "Press Retry" in error
     assert gateway.sends == []
-    assert store.writer.call(lambda tx: writes.requeue(tx, message_id))
+    assert store.writer.call(lambda tx: outbox_writes.requeue(tx, message_id))
 
 
 def test_pictures_wait_briefly_for_the_tunnel_then_fail_plainly(
     store: Store, tmp_path: Path
 ) -> None:
     (tmp_path / "p.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    attachment = writes.OutgoingAttachment("p.png", "image/png", 8)
+    attachment = outbox_writes.OutgoingAttachment("p.png", "image/png", 8)
     gateway, clock = FakeGateway(store), Clock()
     worker = make(store, gateway, tmp_path, clock, public_url=None, media_wait_s=60.0)
     message_id = queue(store, "", (attachment,))
@@ -298,8 +300,8 @@ def test_pictures_are_offered_through_the_shelf_and_a_missing_file_fails(
     (tmp_path / "p.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     gateway, clock = FakeGateway(store), Clock()
     worker = make(store, gateway, tmp_path, clock)
-    good = queue(store, "x-ray", (writes.OutgoingAttachment("p.png", "image/png", 8),))
-    gone = queue(store, "lost", (writes.OutgoingAttachment("gone.png", "image/png", 8),))
+    good = queue(store, "x-ray", (outbox_writes.OutgoingAttachment("p.png", "image/png", 8),))
+    gone = queue(store, "lost", (outbox_writes.OutgoingAttachment("gone.png", "image/png", 8),))
     run_once(worker)
     [send] = gateway.sends
     [url] = send.media_urls
@@ -369,9 +371,9 @@ def test_two_identical_texts_in_flight_are_never_merged_into_one(
     worker = make(store, gateway, tmp_path, clock, settle_s=0.0, retry_delays_s=(0.0,))
     first = queue(store, "OK")
     second = queue(store, "OK")
-    store.writer.call(lambda tx: writes.mark_sending(tx, first))
-    store.writer.call(writes.recover_interrupted_sends)  # first: outcome unknown
-    store.writer.call(lambda tx: writes.mark_sending(tx, second))  # second: in flight
+    store.writer.call(lambda tx: outbox_writes.mark_sending(tx, first))
+    store.writer.call(outbox_writes.recover_interrupted_sends)  # first: outcome unknown
+    store.writer.call(lambda tx: outbox_writes.mark_sending(tx, second))  # second: in flight
     twilio_has = remote("OK", at_ms=int(clock.now * 1000))  # only the second reached Twilio
     backfilled = NewMessage(
         twilio_has.sid, Direction.OUTBOUND, OURS, CUSTOMER, "OK", "sent", 1, Source.BACKFILL
