@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import QEvent, QTimer, Signal
+from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from desktop import APP_NAME, __version__
 from desktop.ui.bridge import CoreBridge
@@ -38,60 +38,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-NOTICE_MS: Final = 8000
-
 
 class Tray(Protocol):
     def available(self) -> bool: ...
-
-
-class NoticeBar(QWidget):
-    """A dismissible line at the top of the thread; clicking it opens its conversation.
-
-    Signals: ``clicked(int)`` — the conversation id the notice is about (-1: none).
-    """
-
-    clicked = Signal(int)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        from PySide6.QtCore import Qt
-
-        from desktop.ui import theme as theme_module
-        from desktop.ui.icons import icon
-
-        super().__init__(parent)
-        self.setObjectName("noticeBar")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 6, 8, 6)
-        self.label = QLabel(self)
-        self.label.setWordWrap(True)
-        self.label.setCursor(Qt.CursorShape.PointingHandCursor)
-        layout.addWidget(self.label, 1)
-        close = QToolButton(self)
-        close.setAutoRaise(True)
-        close.setAccessibleName("Dismiss")
-        close.setIcon(icon("close", theme_module.current().banner_text))
-        close.clicked.connect(self.hide)
-        layout.addWidget(close)
-        self._conversation = -1
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.hide)
-        self.label.installEventFilter(self)
-        self.hide()
-
-    def show_text(self, text: str, conversation_id: int | None) -> None:
-        self.label.setText(text)
-        self._conversation = -1 if conversation_id is None else conversation_id
-        self.show()
-        self._timer.start(NOTICE_MS)
-
-    def eventFilter(self, watched: Any, event: QEvent) -> bool:
-        if watched is self.label and event.type() == QEvent.Type.MouseButtonRelease:
-            self.clicked.emit(self._conversation)
-            self.hide()
-            return True
-        return super().eventFilter(watched, event)
 
 
 class MainWindow(QMainWindow):
@@ -137,6 +86,7 @@ class MainWindow(QMainWindow):
 
         from desktop.ui import theme as theme_module
         from desktop.ui.icons import app_icon
+        from desktop.ui.notice_bar import NoticeBar
         from desktop.ui.sidebar import Sidebar
         from desktop.ui.widgets import LineSplitter
 
