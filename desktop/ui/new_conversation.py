@@ -36,7 +36,7 @@ from desktop.domain.phone import (
 )
 from desktop.setup import capabilities_text
 from desktop.store import queries
-from desktop.ui.setup_backend import StatusLine
+from desktop.ui.form_widgets import StatusLine
 
 if TYPE_CHECKING:
     from desktop.core import Core

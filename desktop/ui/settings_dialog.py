@@ -34,14 +34,13 @@ from desktop.domain.phone import display, region_of
 from desktop.gateway.ingest import AUTO_REPLY_EVERY_S
 from desktop.gateway.rest_types import AccountInfo
 from desktop.setup import SetupBackend, SetupResult, TunnelChoice
+from desktop.ui.form_widgets import StatusLine, hint_label
 from desktop.ui.setup_backend import (
     FutureWatcher,
     NumberChooser,
-    StatusLine,
     TunnelChooser,
     failure,
     guard_secrets,
-    hint_label,
     plain_error,
 )
 

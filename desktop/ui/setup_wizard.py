@@ -39,15 +39,13 @@ from desktop.setup import (
     auth_token_problem,
     tunnel_summary,
 )
+from desktop.ui.form_widgets import StatusLine, callout_frame, hint_label
 from desktop.ui.setup_backend import (
     FutureWatcher,
     NumberChooser,
-    StatusLine,
     TunnelChooser,
-    callout_frame,
     failure,
     guard_secrets,
-    hint_label,
     number_label,
     plain_error,
 )
