@@ -232,18 +232,6 @@ def thread_page(
     return _messages(conn, rows)
 
 
-def thread_since(
-    conn: sqlite3.Connection, conversation_id: int, after: tuple[int, int]
-) -> list[MessageRow]:
-    """Messages newer than ``after``, oldest first (what arrived since the view loaded)."""
-    rows = conn.execute(
-        _MESSAGE_SELECT + " WHERE m.conversation_id = ? AND (m.created_at, m.id) > (?, ?) "
-        "ORDER BY m.created_at, m.id",
-        (conversation_id, after[0], after[1]),
-    ).fetchall()
-    return _messages(conn, rows)
-
-
 def messages_by_id(conn: sqlite3.Connection, ids: list[int]) -> list[MessageRow]:
     if not ids:
         return []
@@ -308,12 +296,6 @@ def our_numbers(conn: sqlite3.Connection) -> list[NumberRow]:
 def sync_value(conn: sqlite3.Connection, key: str, default: Any = None) -> Any:
     row = conn.execute("SELECT value FROM sync_state WHERE key = ?", (key,)).fetchone()
     return default if row is None else json.loads(row[0])
-
-
-def latest_message_ms(conn: sqlite3.Connection) -> int | None:
-    """When the newest message we know of (with a Twilio SID) was created."""
-    row = conn.execute("SELECT max(created_at) FROM messages WHERE sid IS NOT NULL").fetchone()
-    return None if row[0] is None else int(row[0])
 
 
 class MediaJob(NamedTuple):

@@ -25,7 +25,13 @@ from desktop.domain.events import (
     MessageAdded,
     MessageChanged,
 )
-from desktop.domain.models import Direction, MediaRef, NewMessage, StatusUpdate
+from desktop.domain.models import (
+    Direction,
+    MediaRef,
+    NewMessage,
+    StatusUpdate,
+    media_sid_from_url,
+)
 from desktop.store.writer import Tx
 
 logger = logging.getLogger(__name__)
@@ -91,13 +97,6 @@ def _refresh_summary(tx: Tx, conversation_id: int) -> None:
         WHERE conversations.id = ?
         """,
         (conversation_id, conversation_id),
-    )
-
-
-def _set_snippet_if_last(tx: Tx, conversation_id: int, message_id: int, snippet: str) -> None:
-    tx.execute(
-        "UPDATE conversations SET snippet = ? WHERE id = ? AND last_message_id = ?",
-        (snippet, conversation_id, message_id),
     )
 
 
@@ -198,7 +197,10 @@ def insert_message(tx: Tx, msg: NewMessage) -> InsertResult:
         tx.conn.executemany(
             "INSERT INTO media (message_id, idx, media_sid, content_type, url, state) "
             "VALUES (?, ?, ?, ?, ?, 'pending')",
-            [(message_id, m.index, _media_sid(m.url), m.content_type, m.url) for m in msg.media],
+            [
+                (message_id, m.index, media_sid_from_url(m.url), m.content_type, m.url)
+                for m in msg.media
+            ],
         )
     if msg.sid:
         _apply_parked_status(tx, msg.sid)
@@ -227,12 +229,6 @@ def insert_message(tx: Tx, msg: NewMessage) -> InsertResult:
         )
     )
     return InsertResult(message_id, conversation_id, created=True)
-
-
-def _media_sid(url: str) -> str:
-    from desktop.domain.models import media_sid_from_url
-
-    return media_sid_from_url(url)
 
 
 def after_new_message(
