@@ -7,20 +7,23 @@ atomically so a crash mid-write never leaves a half file behind.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final, NamedTuple
 from urllib.parse import urlsplit
 
+import msgspec
+
 from desktop import APP_NAME
+from desktop.guarded import GuardedValue
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +31,9 @@ ENV_TWILIO_API_URL: Final = "TWOWAY_TWILIO_API_URL"
 ENV_PHONE_NUMBER: Final = "TWOWAY_PHONE_NUMBER"
 DEFAULT_TWILIO_API_URL: Final = "https://api.twilio.com"
 DEFAULT_POLL_INTERVAL_S: Final = 15
+#: Bounds of "check Twilio every N seconds".
+POLL_MIN_S: Final = 5
+POLL_MAX_S: Final = 3600
 
 
 def default_data_dir(*, demo: bool = False) -> Path:
@@ -110,9 +116,13 @@ class WebhookPolicy(StrEnum):
     RESTORE_ON_QUIT = "restore_on_quit"
 
 
-@dataclass
-class Settings:
-    """The user's choices.  Unknown keys from newer versions are kept when saving."""
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """The user's choices, as an immutable value.
+
+    Change them only through :class:`SettingsStore.update` (``msgspec.structs.replace``
+    inside the change function); nothing mutates a ``Settings`` in place, not even its
+    dicts.  Unknown keys from newer versions ride along in ``extra`` and are written back.
+    """
 
     phone_number: str = ""
     tunnel_mode: TunnelMode = TunnelMode.NGROK
@@ -120,51 +130,116 @@ class Settings:
     ngrok_domain: str = ""
     ngrok_path: str = ""
     ngrok_verify_webhook: bool = False
-    poll_interval_s: int = DEFAULT_POLL_INTERVAL_S
+    poll_interval_s: Annotated[int, msgspec.Meta(ge=POLL_MIN_S, le=POLL_MAX_S)] = (
+        DEFAULT_POLL_INTERVAL_S
+    )
     webhook_policy: WebhookPolicy = WebhookPolicy.KEEP
     #: The number's sms_url before Twoway took it over, by phone number SID.
-    previous_sms_urls: dict[str, str] = field(default_factory=dict)
+    previous_sms_urls: dict[str, str] = msgspec.field(default_factory=dict)
     #: Set once the setup wizard finished; lets the first paint skip the keyring.
     configured: bool = False
     tray_hint_shown: bool = False
     auto_reply_text: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied (checked like values read from the file)."""
+        for key, value in changes.items():
+            if key != "extra":
+                _check_field(key, value)
+        return msgspec.structs.replace(self, **changes)
+
+    def with_previous_sms_url(self, number_sid: str, url: str | None) -> Settings:
+        """Remember (or, with None, forget) the webhook Twoway replaced on a number."""
+        urls = {k: v for k, v in self.previous_sms_urls.items() if k != number_sid}
+        if url is not None:
+            urls[number_sid] = url
+        return msgspec.structs.replace(self, previous_sms_urls=urls)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Settings:
-        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-        settings = cls()
-        for key, value in data.items():
-            if key not in known:
-                settings.extra[key] = value
-                continue
-            default = getattr(settings, key)
-            try:
-                if isinstance(default, StrEnum):
-                    value = type(default)(value)
-                elif isinstance(default, bool):
-                    value = bool(value)
-                elif isinstance(default, int):
-                    value = int(value)
-                elif isinstance(default, str):
-                    value = str(value)
-                elif isinstance(default, dict):
-                    value = {str(k): str(v) for k, v in dict(value).items()}
-            except (TypeError, ValueError):
-                logger.warning("Ignoring an unreadable setting %r", key)
-                continue
-            setattr(settings, key, value)
-        settings.poll_interval_s = max(5, min(settings.poll_interval_s, 3600))
+        """Strict: the first unacceptable value raises :class:`SettingsError`."""
+        settings, problems = read_settings(data)
+        if problems:
+            raise SettingsError(problems[0])
         return settings
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.extra)
-        for f in dataclasses.fields(self):
-            if f.name == "extra":
-                continue
-            value = getattr(self, f.name)
-            data[f.name] = str(value) if isinstance(value, StrEnum) else value
+        known = msgspec.to_builtins(self)
+        known.pop("extra", None)
+        data.update(known)
         return data
+
+
+class SettingsError(ValueError):
+    """A setting has a value Twoway cannot use; ``str()`` names it in plain words."""
+
+
+def _fields() -> dict[str, Any]:
+    import msgspec.inspect
+
+    info = msgspec.inspect.type_info(Settings)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return {f.name: f.type for f in info.fields if f.name != "extra"}
+
+
+def _expected(kind: Any) -> str:
+    """What a value of this msgspec type looks like, for a person editing the file."""
+    import msgspec.inspect as mi
+
+    if isinstance(kind, mi.BoolType):
+        return "true or false"
+    if isinstance(kind, mi.IntType):
+        if kind.ge is not None and kind.le is not None:
+            return f"a whole number from {kind.ge} to {kind.le}"
+        return "a whole number"
+    if isinstance(kind, mi.EnumType):
+        return "one of " + ", ".join(repr(str(m.value)) for m in kind.cls)
+    if isinstance(kind, mi.StrType):
+        return "text"
+    if isinstance(kind, mi.DictType):
+        return "an object of names and text values"
+    return "a different kind of value"
+
+
+def _check_field(key: str, value: Any) -> None:
+    fields = _fields()
+    if key not in fields:
+        raise SettingsError(f"There is no setting called {key!r}.")
+    try:
+        msgspec.convert({key: value}, Settings, strict=True)
+    except msgspec.ValidationError:
+        shown = json.dumps(value, default=str)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        raise SettingsError(
+            f"The setting {key!r} must be {_expected(fields[key])}, not {shown}."
+        ) from None
+
+
+def read_settings(data: Mapping[str, Any]) -> tuple[Settings, list[str]]:
+    """Read what can be read: bad values are left at their default and described.
+
+    Unknown keys are kept (a newer Twoway wrote them).  Each problem is one plain
+    sentence naming the setting, what it must be and what was found.
+    """
+    fields = _fields()
+    good: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in data.items():
+        if key not in fields:
+            extra[key] = value
+            continue
+        try:
+            _check_field(key, value)
+        except SettingsError as problem:
+            problems.append(str(problem))
+            continue
+        good[key] = value
+    settings = msgspec.convert(good, Settings, strict=True)
+    return msgspec.structs.replace(settings, extra=extra), problems
 
 
 class SettingsFile:
@@ -172,8 +247,12 @@ class SettingsFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        #: What was wrong with the file at the last load (shown to the user once).
+        self.problems: list[str] = []
 
     def load(self) -> Settings:
+        """The stored settings; a damaged file or bad values are kept aside, never lost."""
+        self.problems = []
         try:
             raw = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -183,12 +262,22 @@ class SettingsFile:
             if not isinstance(data, dict):
                 raise ValueError("not an object")
         except ValueError:
-            # Keep the damaged file for support instead of silently overwriting it.
-            aside = self.path.with_name(f"{self.path.name}.unreadable-{int(time.time())}")
-            self.path.replace(aside)
-            logger.warning("The settings file was damaged; kept it as %s", aside.name)
+            self._keep_aside()
+            self.problems = ["The settings file was damaged; Twoway started with defaults."]
             return Settings()
-        return Settings.from_json(data)
+        settings, problems = read_settings(data)
+        if problems:
+            self._keep_aside()
+            self.problems = problems
+            for problem in problems:
+                logger.warning("Settings: %s Using the default instead.", problem)
+        return settings
+
+    def _keep_aside(self) -> None:
+        # Keep the file for support instead of silently overwriting it.
+        aside = self.path.with_name(f"{self.path.name}.unreadable-{int(time.time())}")
+        shutil.copyfile(self.path, aside)
+        logger.warning("Kept the unreadable settings file as %s", aside.name)
 
     def save(self, settings: Settings) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -203,6 +292,38 @@ class SettingsFile:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+class SettingsStore(GuardedValue[Settings]):
+    """The app's settings: read ``value`` anywhere, change them only with ``update``.
+
+    ``update`` writes the file (fsync) before announcing: call it off the GUI thread.
+    """
+
+    def __init__(self, file: SettingsFile) -> None:
+        super().__init__(Settings(), file.save)
+        self.file = file
+
+    def load(self) -> Settings:
+        loaded = self.file.load()
+        # Replace without saving: what was read is already on disk (or is the default).
+        with self._lock:
+            self._value = loaded
+        return loaded
+
+
+class CoreOptions(NamedTuple):
+    """How this run was started (the command line), for the core and the network side."""
+
+    data_dir: Path
+    port: int = 0
+    public_url: str | None = None
+    no_tunnel: bool = False
+    demo: bool = False
+    #: None: the process environment.
+    environ: Mapping[str, str] | None = None
+    #: How fast the demo's simulated customers live (tests and screenshots speed it up).
+    demo_speed: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,15 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Callable
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
-from desktop.config import EnvironmentOverrides, Paths, Settings, TunnelMode
+from desktop.config import CoreOptions, EnvironmentOverrides, Paths, SettingsStore, TunnelMode
+from desktop.credentials import CredentialSource, TwilioCredentials, load_credentials
 from desktop.domain.connection import ConnectionBoard, Link
 from desktop.secrets import Secret, SecretStore, SecretsUnavailable
 
 if TYPE_CHECKING:
-    from desktop.core import CoreOptions, TwilioCredentials
     from desktop.gateway.media import MediaPolicy
     from desktop.gateway.media_worker import MediaFetcher
     from desktop.gateway.receiver import ReceiverThread
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from desktop.simulator.personas import DemoTwilio
     from desktop.store.service import Store
     from desktop.sync.service import SyncService
+    from desktop.sync.webhook_config import WebhookResult
     from desktop.tunnel.models import TunnelStatus
     from desktop.tunnel.service import NgrokTunnel
 
@@ -45,8 +46,7 @@ class Network:
         options: CoreOptions,
         paths: Paths,
         store: Store,
-        settings: Callable[[], Settings],
-        save_settings: Callable[[], None],
+        settings: SettingsStore,
         secrets: SecretStore,
         connection: ConnectionBoard,
         env: EnvironmentOverrides,
@@ -55,7 +55,6 @@ class Network:
         self._paths = paths
         self._store = store
         self._settings = settings
-        self._save_settings = save_settings
         self._secrets = secrets
         self._board = connection
         self._env = env
@@ -113,7 +112,7 @@ class Network:
         self._force_webhook = force_webhook
         self.credentials = self._load_credentials()
         if self.webhook is None:
-            ingest = StoreIngest(self._store, lambda: self._settings().auto_reply_text)
+            ingest = StoreIngest(self._store, lambda: self._settings.value.auto_reply_text)
             self.webhook = WebhookApp(ingest, self.webhook_credentials)
             self.receiver = ReceiverThread(self.webhook, self._options.port)
             self.receiver.start()
@@ -135,8 +134,6 @@ class Network:
         self._start_sync_and_reachability()
 
     def _load_credentials(self) -> TwilioCredentials | None:
-        from desktop.core import TwilioCredentials, load_credentials
-
         if self._options.demo:
             from desktop.simulator.personas import DemoTwilio
 
@@ -144,7 +141,9 @@ class Network:
                 self.demo = DemoTwilio.start(speed=self._options.demo_speed)
                 self._name_demo_customers()
             self.api_base_url = self.demo.base_url
-            return TwilioCredentials(self.demo.account_sid, self.demo.auth_token)
+            return TwilioCredentials(
+                self.demo.account_sid, self.demo.auth_token, source=CredentialSource.DEMO
+            )
         try:
             return load_credentials(self._secrets)
         except SecretsUnavailable as exc:
@@ -166,7 +165,7 @@ class Network:
             return TunnelMode.PUBLIC_URL
         if self._options.no_tunnel:
             return TunnelMode.POLL
-        return self._settings().tunnel_mode
+        return self._settings.value.tunnel_mode
 
     def _start_sync_and_reachability(self) -> None:
         from desktop.sync.service import SyncService
@@ -181,11 +180,11 @@ class Network:
         elif self._options.public_url:
             url = self._options.public_url
         elif mode is TunnelMode.PUBLIC_URL:
-            url = self._settings().public_url or None
+            url = self._settings.value.public_url or None
         with self._lock:
             self._signing_url = self._reachable_url = url
         phone = self._env.phone_number
-        if self.demo is not None and not phone and not self._settings().phone_number:
+        if self.demo is not None and not phone and not self._settings.value.phone_number:
             phone = self.demo.numbers[0]
         self.sync = SyncService(
             self._store,
@@ -193,12 +192,11 @@ class Network:
             api_base_url=self.api_base_url,
             public_url=lambda: self.public_url,
             shelf=self.webhook.shelf,
-            settings=self._settings(),
-            save_settings=self._save_settings,
+            settings=self._settings,
             connection=self._board,
             outgoing_media_dir=self._paths.outgoing_media,
             phone_number=phone,
-            poll_interval_s=self._settings().poll_interval_s,
+            poll_interval_s=self._settings.value.poll_interval_s,
         )
         self.sync.start()
         if url:
@@ -217,14 +215,16 @@ class Network:
         if url and self._force_webhook:
             self._force_webhook = False
 
-            def take_over() -> None:
-                try:
-                    result = sync.configure_webhook(force=True)
-                    logger.info("Webhook takeover: %s", result.message)
-                except Exception as exc:
-                    logger.warning("Could not point the number at Twoway: %s", exc)
+            def reported(done: Future[WebhookResult]) -> None:
+                if done.cancelled():
+                    return
+                problem = done.exception()
+                if problem is None:
+                    logger.info("Webhook takeover: %s", done.result().message)
+                else:
+                    logger.warning("Could not point the number at Twoway: %s", problem)
 
-            threading.Thread(target=take_over, name="webhook-takeover", daemon=True).start()
+            sync.take_over_webhook().add_done_callback(reported)
 
     # -- the tunnel -------------------------------------------------------------------------------
 
@@ -245,10 +245,10 @@ class Network:
                 public_url="",
                 problem="Add your ngrok authtoken in Settings so texts arrive instantly. "
                 "Until then Twoway checks Twilio for new messages every "
-                f"{self._settings().poll_interval_s} seconds.",
+                f"{self._settings.value.poll_interval_s} seconds.",
             )
             return
-        settings = self._settings()
+        settings = self._settings.value
         self.tunnel = NgrokTunnel(
             local_port=self.receiver.port,
             settings=TunnelSettings(

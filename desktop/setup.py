@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final, Protocol
 from urllib.parse import urlsplit
 
-from desktop.config import DEFAULT_POLL_INTERVAL_S
+from desktop.config import DEFAULT_POLL_INTERVAL_S, POLL_MAX_S, POLL_MIN_S
 from desktop.domain.models import ACCOUNT_SID_RE
 
 if TYPE_CHECKING:
@@ -48,9 +48,6 @@ __all__ = [
     "webhook_elsewhere",
 ]
 
-#: Bounds of "check every N seconds"; the settings file clamps to the same range.
-POLL_MIN_S: Final = 5
-POLL_MAX_S: Final = 3600
 #: Where Twilio posts inbound texts, below the public address.
 WEBHOOK_PATH: Final = "/twilio/sms"
 

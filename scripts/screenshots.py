@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -101,7 +100,7 @@ def shoot(out: Path) -> None:
         window = MainWindow(core)
         window.setGeometry(40, 30, 1200, 740)
         window.show()
-        threading.Thread(target=core.start, daemon=True).start()
+        core.start()
 
         def number_of(number: str) -> int | None:
             for row in queries.conversations(core.store.reader()):

@@ -8,10 +8,11 @@ a queued signal).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, NamedTuple
+
+from desktop.guarded import GuardedValue
 
 logger = logging.getLogger(__name__)
 
@@ -41,34 +42,18 @@ class ConnectionSnapshot(NamedTuple):
     sync_progress: str = ""
 
 
-Listener = Callable[[ConnectionSnapshot], None]
-
-
 class ConnectionBoard:
+    """The current :class:`ConnectionSnapshot`; services change their fields with ``update``."""
+
     def __init__(self, initial: ConnectionSnapshot | None = None) -> None:
-        self._snapshot = initial or ConnectionSnapshot()
-        self._listeners: list[Listener] = []
-        self._lock = threading.Lock()
+        self._value = GuardedValue(initial or ConnectionSnapshot())
 
     @property
     def snapshot(self) -> ConnectionSnapshot:
-        with self._lock:
-            return self._snapshot
+        return self._value.value
 
-    def subscribe(self, listener: Listener) -> None:
-        with self._lock:
-            self._listeners.append(listener)
+    def subscribe(self, listener: Callable[[ConnectionSnapshot], None]) -> Callable[[], None]:
+        return self._value.subscribe(listener)
 
     def update(self, **changes: Any) -> ConnectionSnapshot:
-        with self._lock:
-            new = self._snapshot._replace(**changes)
-            if new == self._snapshot:
-                return new
-            self._snapshot = new
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(new)
-            except Exception:
-                logger.exception("A connection listener failed")
-        return new
+        return self._value.update(lambda snapshot: snapshot._replace(**changes))

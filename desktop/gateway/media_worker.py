@@ -9,11 +9,11 @@ final and say why.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -22,6 +22,7 @@ from desktop.gateway.media import MediaPolicy, MediaRefused, MediaUnavailable, d
 from desktop.gateway.thumbnails import ImageRefused, make_thumbnail
 from desktop.store import queries, writes
 from desktop.store.service import Store
+from desktop.workers import TaskPool, Worker
 
 if TYPE_CHECKING:
     import requests
@@ -52,39 +53,40 @@ class MediaFetcher:
         self._auth = auth
         self._workers = workers
         self._delays = tuple(retry_delays_s)
-        self._wake = threading.Condition()
-        self._woken = False
-        self._stopping = False
+        self._lock = threading.Lock()
         self._in_flight: set[int] = set()
-        self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        self._scheduler = Worker(
+            "media-scheduler", self._dispatch_due, on_exit=self._store.release_reader
+        )
+        self._pool: TaskPool | None = None
         self._local = threading.local()
         self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._scheduler.running:
             return
-        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="media")
+        self._pool = TaskPool(self._workers, "media", on_thread_exit=self._release_thread)
         self._unsubscribe = self._store.events.subscribe(self._on_events)
-        self._thread = threading.Thread(target=self._schedule, name="media-scheduler", daemon=True)
-        self._thread.start()
+        self._scheduler.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
-        with self._wake:
-            self._stopping = True
-            self._wake.notify_all()
-        if self._thread is not None:
-            self._thread.join(5)
+            self._unsubscribe = None
+        self._scheduler.stop(timeout)
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        self._thread = None
+            self._pool.shutdown(wait=True, timeout=timeout)
+            self._pool = None
 
     def wake(self) -> None:
-        with self._wake:
-            self._woken = True
-            self._wake.notify_all()
+        self._scheduler.wake()
+
+    def _release_thread(self) -> None:
+        self._store.release_reader()
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is not None:
+            self._local.session = None
+            session.close()
 
     def _on_events(self, events: Sequence[Event]) -> None:
         if any(
@@ -94,35 +96,22 @@ class MediaFetcher:
 
     # -- scheduling -------------------------------------------------------------------------
 
-    def _schedule(self) -> None:
-        while True:
-            with self._wake:
-                if self._stopping:
-                    return
-                self._woken = False
-            try:
-                wait_s = self._dispatch_due()
-            except Exception:
-                logger.exception("Media scheduling failed")
-                wait_s = 30.0
-            with self._wake:
-                if not self._woken and not self._stopping:
-                    self._wake.wait(wait_s)
-
     def _dispatch_due(self) -> float:
         if self._policy() is None or self._auth() is None:
             return 30.0  # not signed in yet
         conn = self._store.reader()
         now = writes.now_ms()
-        free = self._workers * 2 - len(self._in_flight)
+        with self._lock:
+            in_flight = set(self._in_flight)
+        free = self._workers * 2 - len(in_flight)
         if free > 0:
-            for job in queries.media_to_fetch(conn, now, limit=free + len(self._in_flight)):
-                if job.media_id in self._in_flight:
+            for job in queries.media_to_fetch(conn, now, limit=free + len(in_flight)):
+                if job.media_id in in_flight:
                     continue
-                with self._wake:
+                with self._lock:
                     self._in_flight.add(job.media_id)
                 assert self._pool is not None
-                self._pool.submit(self._run_job, job)
+                self._pool.submit(functools.partial(self._run_job, job))
         due = queries.next_media_attempt_ms(conn)
         if due is None:
             return 60.0
@@ -151,10 +140,9 @@ class MediaFetcher:
                 )
             )
         finally:
-            with self._wake:
+            with self._lock:
                 self._in_flight.discard(job.media_id)
-                self._woken = True
-                self._wake.notify_all()
+            self._scheduler.wake()
 
     def _next_attempt(self, job: queries.MediaJob) -> int | None:
         if job.attempts >= len(self._delays):

@@ -8,7 +8,10 @@ act on and whose flags tell the outbox what to do next (``permanent``: stop retr
 
 twilio is imported lazily, inside the methods, because importing it costs ~0.2 s and this
 module is imported while the window is being painted.  Each thread gets its own client
-(and so its own HTTP session and its own "last response" headers, for ``Retry-After``).
+(and so its own HTTP session and its own "last response" headers, for ``Retry-After``);
+the client lives in that thread's local storage only, so its connections close when the
+thread ends or the gateway is closed — the threads are long-lived workers, so the number
+of sessions stays flat however many polls run.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -307,6 +311,23 @@ def _http_client_class() -> type[Any]:
     return TimedHttpClient
 
 
+class _ThreadClient:
+    """One thread's twilio ``Client``; closes its HTTP session when dropped."""
+
+    __slots__ = ("__weakref__", "client")
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def close(self) -> None:
+        session = getattr(self.client.http_client, "session", None)
+        if session is not None:
+            session.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
 class RestGateway:
     """Twilio's REST API for one set of credentials; safe to use from several threads."""
 
@@ -324,7 +345,7 @@ class RestGateway:
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._local = threading.local()
-        self._clients: list[Any] = []
+        self._clients: weakref.WeakSet[_ThreadClient] = weakref.WeakSet()
         self._lock = threading.Lock()
 
     @property
@@ -338,16 +359,27 @@ class RestGateway:
     def close(self) -> None:
         """Close every thread's HTTP session (call once no request is running)."""
         with self._lock:
-            clients, self._clients = self._clients, []
-        for client in clients:
-            session = getattr(client.http_client, "session", None)
-            if session is not None:
-                session.close()
-        self._local = threading.local()
+            clients = list(self._clients)
+            self._clients = weakref.WeakSet()
+            self._local = threading.local()
+        for holder in clients:
+            holder.close()
+
+    def release_thread(self) -> None:
+        """Close the calling thread's session now (a worker thread that is ending)."""
+        holder: _ThreadClient | None = getattr(self._local, "client", None)
+        if holder is not None:
+            self._local.client = None
+            holder.close()
+
+    def sessions(self) -> int:
+        """How many HTTP sessions are open (for the soak benchmark and tests)."""
+        with self._lock:
+            return len(self._clients)
 
     def _client(self) -> Any:
-        client = getattr(self._local, "client", None)
-        if client is None:
+        holder: _ThreadClient | None = getattr(self._local, "client", None)
+        if holder is None:
             from twilio.rest import Client
 
             http = _http_client_class()(self._connect_timeout, self._read_timeout)
@@ -358,10 +390,11 @@ class RestGateway:
                 # TWILIO_EDGE/TWILIO_REGION would rewrite the host we were told to use.
                 client.edge = None
                 client.region = None
-            self._local.client = client
+            holder = _ThreadClient(client)
             with self._lock:
-                self._clients.append(client)
-        return client
+                self._local.client = holder
+                self._clients.add(holder)
+        return holder.client
 
     def _call(self, what: str, action: Any, *, sending: bool = False) -> Any:
         """Run ``action(client)`` and turn every failure into a :class:`TwilioProblem`."""

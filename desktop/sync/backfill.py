@@ -38,6 +38,7 @@ from desktop.gateway.rest import RemoteMedia, RemoteMessage
 from desktop.store import queries, writes
 from desktop.store.service import Store
 from desktop.store.writer import Tx
+from desktop.workers import TaskPool
 
 logger = logging.getLogger(__name__)
 
@@ -124,8 +125,20 @@ class Backfiller:
         self.first_sync_days = first_sync_days
         self._light_margin_ms = int(light_margin_s * 1000)
         self._write_chunk = write_chunk
-        self._parallel = max(1, parallel_listings)
         self._clock = clock
+        self._pool = TaskPool(
+            max(1, parallel_listings), "backfill", on_thread_exit=self._release_thread
+        )
+
+    def _release_thread(self) -> None:
+        self._store.release_reader()
+        release = getattr(self._gateway, "release_thread", None)
+        if release is not None:
+            release()
+
+    def close(self) -> None:
+        """Stop the listing threads (after the last run; the owner calls it on stop)."""
+        self._pool.shutdown(wait=False)
 
     def run(
         self,
@@ -189,30 +202,22 @@ class Backfiller:
             with lock:
                 futures.extend(written)
 
-        # Daemon threads, not an executor: a request hanging at quit must not hold the
-        # process open (executor threads are joined at interpreter exit).
         errors: list[BaseException] = []
-        slots = threading.Semaphore(self._parallel)
 
         def guarded(key: tuple[str, str]) -> None:
-            with slots:
-                if stop.is_set():
-                    return
-                try:
-                    pull(key)
-                except BaseException as exc:
-                    with lock:
-                        errors.append(exc)
-                    stop.set()
+            if stop.is_set():
+                return
+            try:
+                pull(key)
+            except BaseException as exc:
+                with lock:
+                    errors.append(exc)
+                stop.set()
 
-        threads = [
-            threading.Thread(target=guarded, args=(key,), name="backfill", daemon=True)
-            for key in listings
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        # The listings share the backfiller's long-lived pool: no thread per poll.
+        running = [self._pool.submit(functools.partial(guarded, key)) for key in listings]
+        for listing in running:
+            listing.result()
         if errors:
             real = [e for e in errors if not isinstance(e, BackfillCancelled)]
             raise (real or errors)[0]

@@ -20,7 +20,6 @@ The rules, and why they are enough:
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from desktop.store.queries import OutboxItem
 from desktop.store.service import Store
 from desktop.store.writer import Tx, WriterStopped
 from desktop.sync.urls import media_url, status_url
+from desktop.workers import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -158,10 +158,7 @@ class OutboxWorker:
         self._policy = policy or OutboxPolicy()
         self._on_reachability = on_reachability
         self._clock = clock
-        self._wake = threading.Condition()
-        self._woken = False
-        self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._worker = Worker("outbox", self._step, on_exit=self._release_thread)
         self._unsubscribe: Callable[[], None] | None = None
         #: Consecutive temporary failures per message, for the backoff.
         self._failures: dict[int, int] = {}
@@ -171,36 +168,26 @@ class OutboxWorker:
 
     def start(self) -> None:
         """Turn rows a crash left ``sending`` into ``unknown``, then start sending."""
-        if self._thread is not None:
+        if self._worker.running:
             return
         self.recovered = self._store.writer.call(outbox_writes.recover_interrupted_sends)
         if self.recovered:
             logger.info(
                 "%d sends were interrupted last time; checking Twilio first", self.recovered
             )
-        self._stopping = False
         self._unsubscribe = self._store.events.subscribe(self._on_events)
-        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop after the current request; a row still in flight stays ``sending`` (→ unknown)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        with self._wake:
-            self._stopping = True
-            self._wake.notify_all()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive():
-                logger.info("A send was still in flight at quit; it will be checked on next start")
+        if not self._worker.stop(timeout):
+            logger.info("A send was still in flight at quit; it will be checked on next start")
 
     def wake(self) -> None:
-        with self._wake:
-            self._woken = True
-            self._wake.notify_all()
+        self._worker.wake()
 
     def _on_events(self, events: Sequence[Event]) -> None:
         if any(isinstance(e, OutboxQueued) for e in events):
@@ -211,31 +198,25 @@ class OutboxWorker:
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                if self._stopping:
-                    return
-                self._woken = False
-            try:
-                wait_s = self._work_once()
-            except WriterStopped:
-                logger.debug("Outbox stops: the database closed")
-                return
-            except Exception:
-                logger.exception("The outbox failed unexpectedly; trying again shortly")
-                wait_s = 5.0
-            with self._wake:
-                if not self._woken and not self._stopping and wait_s > 0:
-                    self._wake.wait(wait_s)
+    def _release_thread(self) -> None:
+        self._store.release_reader()
+        release = getattr(self._gateway, "release_thread", None)
+        if release is not None:
+            release()
+
+    def _step(self) -> float | None:
+        try:
+            return self._work_once()
+        except WriterStopped:
+            logger.debug("Outbox pauses: the database closed")
+            return None
 
     def _work_once(self) -> float:
         conn = self._store.reader()
         items = queries.outbox_due(conn, self._now_ms(), self._policy.batch)
         for listed in items:
-            with self._wake:
-                if self._stopping:
-                    return 0.0
+            if self._worker.stopping:
+                return 0.0
             # Read again: an earlier row of this batch may have opted the customer out,
             # and a backfill may have adopted this one meanwhile.
             item = queries.outbox_item(conn, listed.message_id)

@@ -34,12 +34,14 @@ from desktop.config import Settings, WebhookPolicy
 from desktop.domain.connection import ConnectionBoard, Link
 from desktop.gateway.rest import RestCredentials, RestGateway
 from desktop.gateway.rest_types import AccountInfo, IncomingNumber, TwilioProblem
+from desktop.guarded import GuardedValue
 from desktop.store import queries, writes
 from desktop.store.service import Store
 from desktop.sync.backfill import BackfillCancelled, Backfiller, BackfillResult, progress_text
 from desktop.sync.outbox import OutboxPolicy, OutboxWorker, Shelf, is_network
 from desktop.sync.poller import poll_statuses
 from desktop.sync.webhook_config import WebhookConfigurator, WebhookOutcome, WebhookResult
+from desktop.workers import TaskPool, Worker
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,14 @@ class _UrlChanged:
     url: str | None
 
 
+@dataclass
+class _Call:
+    """A blocking call the UI asked for, run on the sync worker between other work."""
+
+    call: Callable[[], WebhookResult]
+    future: Future[WebhookResult] = field(default_factory=Future)
+
+
 class SyncService:
     """Qt-free; ``start()``/``stop()`` from one thread, the rest from any thread."""
 
@@ -73,8 +83,7 @@ class SyncService:
         api_base_url: str,
         public_url: Callable[[], str | None],
         shelf: Shelf | None,
-        settings: Settings,
-        save_settings: Callable[[], None],
+        settings: GuardedValue[Settings],
         connection: ConnectionBoard,
         outgoing_media_dir: Path,
         phone_number: str | None = None,
@@ -107,11 +116,15 @@ class SyncService:
         self.backfiller = Backfiller(
             store, self.gateway, page_size=backfill_page_size, first_sync_days=first_sync_days
         )
-        self.webhooks = WebhookConfigurator(self.gateway, store, settings, save_settings)
+        self.webhooks = WebhookConfigurator(self.gateway, store, settings)
         self._cond = threading.Condition()
-        self._tasks: deque[_Backfill | _UrlChanged] = deque()
+        self._tasks: deque[_Backfill | _UrlChanged | _Call] = deque()
         self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._worker = Worker("sync", self._step, on_exit=self._release_thread)
+        #: Blocking calls that must finish by a deadline (restoring the webhook at quit).
+        self._calls = TaskPool(1, "sync-call", on_thread_exit=self._release_thread)
+        self._last_tick: float | None = None
+        self._retry_at: float | None = None
         self._account: AccountInfo | None = None
         self._started_up = False
         self._failures = 0
@@ -126,29 +139,33 @@ class SyncService:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._worker.running:
             return
-        self._stopping = False
+        with self._cond:
+            self._stopping = False
         self.outbox.start()
-        self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop both threads; a request in flight is abandoned (the outbox copes on restart)."""
+        """Stop both workers; a request in flight is abandoned (the outbox copes on restart)."""
         with self._cond:
             self._stopping = True
             pending = list(self._tasks)
             self._tasks.clear()
             self._cond.notify_all()
         self.outbox.stop(timeout)
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout)
+        ended = self._worker.stop(timeout)
         for task in pending:
-            if isinstance(task, _Backfill):
+            if not isinstance(task, _UrlChanged):
                 task.future.cancel()
-        if thread is None or not thread.is_alive():
+        self._calls.shutdown(wait=False)
+        self.backfiller.close()
+        if ended:
             self.gateway.close()
+
+    def _release_thread(self) -> None:
+        self._store.release_reader()
+        self.gateway.release_thread()
 
     # -- requests from the app -----------------------------------------------------------------
 
@@ -177,7 +194,7 @@ class SyncService:
         account = self._account
         if account is None:
             return None
-        wanted = (self._phone_override or self._settings.phone_number or "").strip()
+        wanted = (self._phone_override or self._settings.value.phone_number or "").strip()
         if wanted:
             for number in account.numbers:
                 if number.e164 == wanted:
@@ -229,72 +246,69 @@ class SyncService:
 
     def restore_on_quit(self, timeout: float = 5.0) -> WebhookResult | None:
         """When the user chose "only while Twoway runs": restore, waiting at most ``timeout``."""
-        if self._settings.webhook_policy is not WebhookPolicy.RESTORE_ON_QUIT:
+        if self._settings.value.webhook_policy is not WebhookPolicy.RESTORE_ON_QUIT:
             return None
         number = self.chosen_number()
         if number is None or self.webhooks.previous_url(number.sid) is None:
             return None
-        outcome: list[WebhookResult] = []
+        attempt = self._calls.submit(lambda: self.webhooks.restore(number.sid))
+        try:
+            return attempt.result(timeout)
+        except Exception as problem:  # network, a timeout, or the database already closed
+            logger.warning("Could not restore the webhook on quit: %s", problem or "timed out")
+            return None
 
-        def restore() -> None:
-            try:
-                outcome.append(self.webhooks.restore(number.sid))
-            except Exception as problem:  # network, or the database already closed
-                logger.warning("Could not restore the webhook on quit: %s", problem)
-
-        worker = threading.Thread(target=restore, name="webhook-restore", daemon=True)
-        worker.start()
-        worker.join(timeout)
-        return outcome[0] if outcome else None
+    def take_over_webhook(self) -> Future[WebhookResult]:
+        """Point the number here even if another app had it (the user agreed); queued."""
+        task = _Call(lambda: self.configure_webhook(force=True))
+        self._enqueue(task)
+        return task.future
 
     def wake(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
+        self._worker.wake()
 
-    # -- the sync thread ---------------------------------------------------------------------
+    # -- the sync worker ---------------------------------------------------------------------
 
-    def _enqueue(self, task: _Backfill | _UrlChanged) -> None:
+    def _enqueue(self, task: _Backfill | _UrlChanged | _Call) -> None:
         with self._cond:
             if self._stopping:
-                if isinstance(task, _Backfill):
+                if not isinstance(task, _UrlChanged):
                     task.future.cancel()
                 return
             self._tasks.append(task)
-            self._cond.notify_all()
+        self._worker.wake()
 
-    def _run(self) -> None:
-        last_tick: float | None = None
-        retry_at: float | None = None
-        while True:
-            # The interval depends on the mode (public URL or not), so it is re-read at
-            # least every second instead of being fixed when the wait began.
-            if retry_at is not None:
-                due = retry_at
-            elif last_tick is None:
-                due = 0.0
-            else:
-                due = last_tick + self._interval()
-            with self._cond:
-                if not self._tasks and not self._stopping:
-                    remaining = due - time.monotonic()
-                    if remaining > 0:
-                        self._cond.wait(min(remaining, 1.0))
-                        continue
-                if self._stopping:
-                    return
-                task = self._tasks.popleft() if self._tasks else None
-            try:
-                if task is not None:
-                    self._run_task(task)
-                    continue
-                last_tick = time.monotonic()
-                delay = self._tick()
-                retry_at = None if delay is None else last_tick + delay
-            except BackfillCancelled:
-                return
-            except Exception:
-                logger.exception("Sync failed unexpectedly")
-                retry_at = time.monotonic() + 30.0
+    def _step(self) -> float | None:
+        """One thing at a time: a queued request, else the periodic tick when it is due."""
+        with self._cond:
+            if self._stopping:
+                return None
+            task = self._tasks.popleft() if self._tasks else None
+        try:
+            if task is not None:
+                self._run_task(task)
+                return 0.0
+            now = time.monotonic()
+            due = self._next_due()
+            if due > now:
+                # The interval depends on the mode (public URL or not): look again soon.
+                return min(due - now, 1.0)
+            self._last_tick = now
+            delay = self._tick()
+            self._retry_at = None if delay is None else now + delay
+        except BackfillCancelled:
+            return None
+        except Exception:
+            logger.exception("Sync failed unexpectedly")
+            self._retry_at = time.monotonic() + 30.0
+        return 0.0 if self._tasks else min(max(self._next_due() - time.monotonic(), 0.0), 1.0)
+
+    def _next_due(self) -> float:
+        if self._retry_at is not None:
+            return self._retry_at
+        if self._last_tick is None:
+            return 0.0
+        return self._last_tick + self._interval()
 
     def _tick(self) -> float | None:
         """Start-up until it succeeds, then periodic polling; a delay when it failed."""
@@ -311,7 +325,7 @@ class SyncService:
 
     def _interval(self) -> float:
         if self._polling():
-            return float(self._poll_interval_s or self._settings.poll_interval_s)
+            return float(self._poll_interval_s or self._settings.value.poll_interval_s)
         return self._safety_interval_s
 
     def _polling(self) -> bool:
@@ -330,7 +344,14 @@ class SyncService:
             poll_statuses(self._store, self.gateway, now_ms=writes.now_ms())
         self._healthy()
 
-    def _run_task(self, task: _Backfill | _UrlChanged) -> None:
+    def _run_task(self, task: _Backfill | _UrlChanged | _Call) -> None:
+        if isinstance(task, _Call):
+            if task.future.set_running_or_notify_cancel():
+                try:
+                    task.future.set_result(task.call())
+                except BaseException as exc:
+                    task.future.set_exception(exc)
+            return
         if isinstance(task, _UrlChanged):
             try:
                 if task.url and self._started_up:
@@ -414,7 +435,7 @@ class SyncService:
     # -- what the user sees ------------------------------------------------------------------
 
     def _no_number_text(self) -> str:
-        wanted = (self._phone_override or self._settings.phone_number or "").strip()
+        wanted = (self._phone_override or self._settings.value.phone_number or "").strip()
         if wanted:
             return f"{wanted} is not one of the numbers on this Twilio account. Choose another."
         return "Choose which of your Twilio numbers Twoway should use, in Settings."

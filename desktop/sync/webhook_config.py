@@ -12,8 +12,6 @@ someone else set after us, unless forced.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Protocol
@@ -21,6 +19,7 @@ from urllib.parse import urlsplit
 
 from desktop.config import Settings
 from desktop.gateway.rest_types import IncomingNumber
+from desktop.guarded import GuardedValue
 from desktop.store import queries, writes
 from desktop.store.service import Store
 from desktop.sync.urls import sms_url
@@ -91,18 +90,14 @@ class WebhookConfigurator:
         self,
         gateway: NumberGateway,
         store: Store,
-        settings: Settings,
-        save_settings: Callable[[], None],
+        settings: GuardedValue[Settings],
     ) -> None:
         self._gateway = gateway
         self._store = store
         self._settings = settings
-        self._save = save_settings
-        self._lock = threading.Lock()
 
     def previous_url(self, number_sid: str) -> str | None:
-        with self._lock:
-            return self._settings.previous_sms_urls.get(number_sid)
+        return self._settings.value.previous_sms_urls.get(number_sid)
 
     def _our_last_url(self, number_sid: str) -> str:
         value = queries.sync_value(self._store.reader(), OURS_KEY_PREFIX + number_sid, "")
@@ -140,9 +135,7 @@ class WebhookConfigurator:
                 "later in Settings.",
             )
         if not ours:
-            with self._lock:
-                self._settings.previous_sms_urls[number_sid] = current
-            self._save()
+            self._settings.update(lambda s: s.with_previous_sms_url(number_sid, current))
         updated = self._gateway.set_sms_url(number_sid, target, "POST")
         self._remember_ours(number_sid, target)
         logger.info("Pointed %s at Twoway", number.e164)
@@ -169,9 +162,7 @@ class WebhookConfigurator:
                 "Twoway. Twoway left it alone.",
             )
         updated = self._gateway.set_sms_url(number_sid, previous, "POST")
-        with self._lock:
-            self._settings.previous_sms_urls.pop(number_sid, None)
-        self._save()
+        self._settings.update(lambda s: s.with_previous_sms_url(number_sid, None))
         self._remember_ours(number_sid, "")
         where = previous or "no address (the number's webhook is empty again)"
         logger.info("Restored the webhook of %s", number.e164)

@@ -123,10 +123,3 @@ def normalize_domain(value: str) -> str:
     if not _HOSTNAME.match(host):
         raise ValueError(f"not a host name: {value!r}")
     return f"https://{host}"
-
-
-def backoff_delay(attempt: int, initial: float, maximum: float) -> float:
-    """Seconds to wait before attempt number ``attempt`` (1-based): doubling, capped."""
-    if attempt <= 1:
-        return min(initial, maximum)
-    return float(min(maximum, initial * 2.0 ** min(attempt - 1, 30)))

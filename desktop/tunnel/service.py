@@ -34,7 +34,8 @@ from desktop.tunnel import agent_files, errors
 from desktop.tunnel.environment import TokenInEnvironment
 from desktop.tunnel.errors import REDACTOR, NgrokProblem
 from desktop.tunnel.install import InstallError, install_agent
-from desktop.tunnel.models import TunnelSettings, TunnelState, TunnelStatus, backoff_delay
+from desktop.tunnel.models import TunnelSettings, TunnelState, TunnelStatus
+from desktop.workers import Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -218,7 +219,9 @@ class NgrokTunnel:
             self._emit(
                 TunnelStatus.reconnecting(attempt, problem.message, problem.action, problem.code)
             )
-            delay = backoff_delay(attempt, settings.backoff_initial, settings.backoff_max)
+            delay = Backoff(initial=settings.backoff_initial, maximum=settings.backoff_max).delay(
+                attempt
+            )
             if self._stopping.wait(delay):
                 return
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -123,7 +122,7 @@ def run(
             on_first_paint()
         window.warm_up()
         _listen_for_second_launches(window, key)
-        _start_network(core)
+        core.start()
         _start_tray(app, window, args.minimized)
         if not core.settings.configured and not core.options.demo:
             QTimer.singleShot(0, window.open_setup)
@@ -159,16 +158,6 @@ def _tray_possible() -> bool:
     from PySide6.QtWidgets import QSystemTrayIcon
 
     return QSystemTrayIcon.isSystemTrayAvailable()
-
-
-def _start_network(core: Core) -> None:
-    def start() -> None:
-        try:
-            core.start()
-        except Exception:
-            logger.exception("Starting the network side failed")
-
-    threading.Thread(target=start, name="core-start", daemon=True).start()
 
 
 def _start_tray(app: QApplication, window: QWidget, minimized: bool) -> None:

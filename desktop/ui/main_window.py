@@ -23,6 +23,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from desktop import APP_NAME, __version__
+from desktop.ui import tasks
 from desktop.ui.bridge import CoreBridge
 from desktop.ui.formatting import NumberFormatter
 from desktop.ui.metrics import DEMO_TEXT, EMPTY_THREAD_TEXT, SIDEBAR_WIDTH, WINDOW_SIZE
@@ -51,6 +52,7 @@ class MainWindow(QMainWindow):
         load phonenumbers) in :meth:`warm_up`, right after the first paint."""
         super().__init__()
         self.core = core
+        tasks.use_pool(core.tasks)
         self.bridge = bridge or CoreBridge(core, self)
         self.tray: Tray | None = None
         self._quitting = False
@@ -441,7 +443,7 @@ class MainWindow(QMainWindow):
         from desktop.ui.tasks import deliver
 
         deliver(
-            self.core.mark_read(conversation_id),
+            self.core.messaging.mark_read(conversation_id),
             lambda _none: self._marking.discard(conversation_id),
             lambda exc: self._marking.discard(conversation_id),
             context=self,
@@ -482,7 +484,7 @@ class MainWindow(QMainWindow):
         except ImportError:
             self.show_notice("Settings are not available in this version yet.")
             return
-        dialog = SettingsDialog(self.core, self.core.settings, self)
+        dialog = SettingsDialog(self.core.account, self.core.settings, self)
         code = dialog.exec()
         self.numbers.set_home_number(self._home_number())
         self._on_connection(self.core.connection.snapshot)
@@ -495,7 +497,7 @@ class MainWindow(QMainWindow):
         except ImportError:
             self.open_settings()
             return
-        SetupWizard(self.core, self).exec()
+        SetupWizard(self.core.account, self).exec()
         self.numbers.set_home_number(self._home_number())
         self._on_connection(self.core.connection.snapshot)
 
@@ -530,20 +532,12 @@ class MainWindow(QMainWindow):
         if not self._quitting and tray is not None and tray.available():
             event.ignore()
             self.hide()
-            if not self.core.settings.tray_hint_shown:
-                hint = getattr(tray, "show_hidden_hint", None)
-                if callable(hint):
-                    hint()
-                self.core.settings.tray_hint_shown = True
-                self._save_settings_later()
+            hint = getattr(tray, "hint_once", None)
+            if callable(hint):
+                hint()
             return
         self.bridge.detach()
         super().closeEvent(event)
-
-    def _save_settings_later(self) -> None:
-        from desktop.ui.tasks import deliver
-
-        deliver(self.core.tasks.submit(self.core.save_settings), None, None, context=self)
 
     def unread_summary(self) -> dict[int, int]:
         """Unread count per conversation (for the tray's tooltip and badge)."""

@@ -1,6 +1,7 @@
 """The one way for the UI to run work in the background and come back to the GUI thread.
 
-Work runs on a small thread pool (or is a ``Future`` the core already returned); its
+Work runs on the core's task pool (:class:`desktop.workers.TaskPool`, installed by the
+main window with :func:`use_pool`) or is a ``Future`` the core already returned; its
 result travels back as a queued Qt signal to a dispatcher that lives on the GUI thread,
 which calls ``on_done`` or ``on_error`` there.  A callback whose ``context`` widget was
 deleted in the meantime is dropped, so a closed dialog never receives a late result.
@@ -11,11 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+
+from desktop.workers import TaskPool
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ class _Dispatcher(QObject):
 
 
 _dispatcher: _Dispatcher | None = None
-_pool: ThreadPoolExecutor | None = None
+_pool: TaskPool | None = None
 _lock = threading.Lock()
 
 
@@ -65,11 +68,19 @@ def _get_dispatcher() -> _Dispatcher:
     return _dispatcher
 
 
-def _get_pool() -> ThreadPoolExecutor:
+def use_pool(pool: TaskPool) -> None:
+    """Run the UI's background work on ``pool`` (the core's), instead of a pool of its own."""
+    global _pool
+    with _lock:
+        _pool = pool
+
+
+def _get_pool() -> TaskPool:
+    """The installed pool; a widget used on its own (tests) gets a small one."""
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="ui-task")
+            _pool = TaskPool(_WORKERS, "ui-task")
         return _pool
 
 
@@ -129,9 +140,7 @@ def call_on_gui_thread(call: Callable[[], Any]) -> None:
 
 
 def shutdown() -> None:
-    """Stop the worker threads at exit without waiting for queued work."""
+    """Forget the pool at exit (its owner, the core, stops its threads)."""
     global _pool
     with _lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None

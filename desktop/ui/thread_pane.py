@@ -26,9 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core import CannotSend, Core
+from desktop.core import Core
 from desktop.domain.connection import ConnectionSnapshot, Link
 from desktop.domain.events import Event, MediaChanged, MessageAdded, MessageChanged
+from desktop.messaging import CannotSend
 from desktop.store import queries, writes
 from desktop.store.queries import PAGE_SIZE, ConversationRow, MediaRow, MessageRow
 from desktop.ui import theme as theme_module
@@ -392,7 +393,7 @@ class ThreadPane(QWidget):
             return
         our_number, contact = target
         try:
-            future = self._core.send_message(our_number, contact, body, attachments)
+            future = self._core.messaging.send(our_number, contact, body, attachments)
         except CannotSend as exc:
             self.composer.show_error(str(exc))
             return
@@ -428,7 +429,7 @@ class ThreadPane(QWidget):
             return
         if message.outbox_state == "failed":
             deliver(
-                self._core.retry_message(message_id),
+                self._core.messaging.retry(message_id),
                 lambda ok: None if ok else self.notice.emit("That message is already being sent."),
                 lambda exc: self.notice.emit(f"Could not retry: {exc}"),
                 context=self,
@@ -479,7 +480,7 @@ class ThreadPane(QWidget):
         if media.state == "failed":
             media_id = media.id
             deliver(
-                self._core.store.writer.submit(lambda tx: writes.retry_media(tx, media_id)),
+                self._core.messaging.retry_media(media_id),
                 lambda _none: self._wake_media(),
                 None,
                 context=self,
@@ -498,7 +499,7 @@ class ThreadPane(QWidget):
         if self._row is None:
             return
         deliver(
-            self._core.rename_contact(self._row.id, name),
+            self._core.messaging.rename_contact(self._row.id, name),
             None,
             lambda exc: self.notice.emit(f"Could not rename: {exc}"),
             context=self,

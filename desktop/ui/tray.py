@@ -26,6 +26,7 @@ from desktop.domain.phone import display, region_of
 from desktop.store import queries
 
 if TYPE_CHECKING:
+    from desktop.config import Settings
     from desktop.core import Core
 
 logger = logging.getLogger(__name__)
@@ -228,6 +229,7 @@ class TrayController(QObject):
         self._unread = -1
         self._clicked_conversation: int | None = None
         self._quitting = False
+        self._hinted = False
         self.coalesce_timer = QTimer(self)
         self.coalesce_timer.setSingleShot(True)
         self.coalesce_timer.setInterval(COALESCE_MS)
@@ -411,12 +413,12 @@ class TrayController(QObject):
         ):
             event.ignore()
             self._window.hide()
-            self._hint_once()
+            self.hint_once()
             return True
         return super().eventFilter(watched, event)
 
     def show_hidden_hint(self) -> None:
-        """The "still running" message; the window may also call it from its closeEvent."""
+        """The "still running" message."""
         if self._tray is None:
             return
         self._tray.showMessage(
@@ -426,18 +428,18 @@ class TrayController(QObject):
             NOTIFICATION_MS,
         )
 
-    def _hint_once(self) -> None:
-        settings = self._core.settings
-        if settings.tray_hint_shown or self._tray is None:
+    def hint_once(self) -> None:
+        """Say "still running" the first time the window is closed, ever."""
+        if self._hinted or self._core.settings.tray_hint_shown or self._tray is None:
             return
+        self._hinted = True  # the saved setting follows on a background thread
         self.show_hidden_hint()
-        settings.tray_hint_shown = True
         # The settings file is fsynced: not on the GUI thread.
-        saved = self._core.tasks.submit(self._core.save_settings)
+        saved = self._core.update_settings(lambda s: s.replace(tray_hint_shown=True))
         saved.add_done_callback(_log_save_failure)
 
 
-def _log_save_failure(future: Future[None]) -> None:
+def _log_save_failure(future: Future[Settings]) -> None:
     error = future.exception()
     if error is not None:
         logger.warning("Could not remember that the tray hint was shown: %s", error)

@@ -3,7 +3,6 @@ and a reply typed by the user is answered.  The simulated minute runs 20× faste
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -31,10 +30,9 @@ def test_demo_shows_texts_and_a_picture_and_answers_a_reply(qtbot: QtBot, tmp_pa
     window.resize(1100, 720)
     window.show()
     qtbot.waitExposed(window)
-    starter = threading.Thread(target=core.start, name="test-core-start")
-    starter.start()
+    started = core.start()
     try:
-        starter.join(30)
+        started.result(30)
         assert core.network.demo is not None
         assert window.demo_banner.isVisible()
 

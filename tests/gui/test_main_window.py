@@ -278,7 +278,7 @@ def live_window(qtbot, tmp_path: Path, media_server: str) -> Iterator[MainWindow
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
-    core.start()
+    core.start().result(30)
     yield win
     win.close()
     core.stop()

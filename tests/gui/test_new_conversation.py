@@ -24,7 +24,7 @@ LONDON = ("+442079460000", "PN" + "3" * 32, "London office", True, False, "")
 def core(tmp_path: Path) -> Iterator[Core]:
     c = Core(CoreOptions(data_dir=tmp_path / "data", environ={}))
     c.open()
-    c.settings.phone_number = PORTLAND[0]
+    c.settings_store.update(lambda s: s.replace(phone_number=PORTLAND[0]))
     yield c
     c.stop()
 
@@ -128,7 +128,7 @@ def test_before_the_first_sync_the_configured_number_is_offered(qtbot, core) -> 
 
 
 def test_without_any_number_nothing_can_be_sent(qtbot, core) -> None:
-    core.settings.phone_number = ""
+    core.settings_store.update(lambda s: s.replace(phone_number=""))
     dialog = open_dialog(qtbot, core)
     qtbot.keyClicks(dialog.number, "(503) 555-0142")
     dialog.message.setPlainText("Hello")

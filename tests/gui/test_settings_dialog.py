@@ -80,8 +80,7 @@ def test_shows_the_account_and_where_secrets_are_kept_but_never_the_token(
 
 
 def test_the_current_number_is_preselected(qtbot, backend, settings) -> None:
-    settings.phone_number = CRM.e164
-    dialog = open_dialog(qtbot, backend, settings)
+    dialog = open_dialog(qtbot, backend, settings.replace(phone_number=CRM.e164))
     assert dialog.numbers.selected() == CRM
 
 
@@ -211,8 +210,7 @@ def test_restoring_the_previous_webhook(qtbot, backend, settings) -> None:
 
 
 def test_restore_is_off_when_no_previous_webhook_is_remembered(qtbot, backend, settings) -> None:
-    settings.previous_sms_urls = {}
-    dialog = open_dialog(qtbot, backend, settings)
+    dialog = open_dialog(qtbot, backend, settings.replace(previous_sms_urls={}))
     assert not dialog.restore_button.isEnabled()
     assert not dialog.restore_on_quit.isEnabled()
 

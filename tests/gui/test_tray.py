@@ -238,7 +238,7 @@ def test_the_contacts_name_and_picture_messages(qtbot, core, recorder, window, b
     tray.coalesce_timer.setInterval(0)
     receive(core, "+15035550142", "first")
     conversation_id = added(recorder)[0].conversation_id
-    core.rename_contact(conversation_id, "Sam Lee").result()
+    core.messaging.rename_contact(conversation_id, "Sam Lee").result()
     recorder.take()
     receive(core, "+15035550142", "", (MediaRef(0, "https://api.example/Media/ME1", "image/jpeg"),))
     bridge.messagesAdded.emit(added(recorder))
@@ -292,7 +292,7 @@ def test_the_unread_count_follows_the_store(qtbot, core, recorder, window, bridg
     events = added(recorder)
     bridge.messagesAdded.emit(events)
     assert tray.tooltip() == "Twoway — 2 unread messages"
-    core.mark_read(events[0].conversation_id).result()
+    core.messaging.mark_read(events[0].conversation_id).result()
     bridge.conversationsChanged.emit([events[0].conversation_id])
     assert tray.tooltip() == "Twoway — 1 unread message"
 
@@ -334,7 +334,7 @@ def test_with_a_tray_closing_hides_and_hints_once(
     window.close()
     assert not window.isVisible()
     assert [title for title, _ in shown] == ["Twoway is still running"]
-    assert core.settings.tray_hint_shown
+    qtbot.waitUntil(lambda: core.settings.tray_hint_shown)
     qtbot.waitUntil(lambda: SettingsFile(core.paths.settings).load().tray_hint_shown)
     window.show()
     window.close()

@@ -87,8 +87,9 @@ def test_tunnel_to_number_to_store_and_recovery_after_the_agent_dies(
 ) -> None:
     memory_keyring.set_password(SERVICE_NAME, "ngrok_authtoken", NGROK_TOKEN)
     core = make_core(tmp_path, sim)
-    core.settings.tunnel_mode = TunnelMode.NGROK
-    core.settings.ngrok_path = str(fake_ngrok.launcher)
+    core.settings_store.update(
+        lambda s: s.replace(tunnel_mode=TunnelMode.NGROK, ngrok_path=str(fake_ngrok.launcher))
+    )
     try:
         core.start()
         wait_for(lambda: core.connection.snapshot.link is Link.ONLINE, what="tunnel online")
@@ -168,9 +169,13 @@ def test_no_ngrok_binary_and_no_download_falls_back_to_polling(
     monkeypatch.setattr(installer, "get_ngrok_cdn_url", lambda version: "http://127.0.0.1:9/x")
     memory_keyring.set_password(SERVICE_NAME, "ngrok_authtoken", NGROK_TOKEN)
     core = make_core(tmp_path, sim)
-    core.settings.tunnel_mode = TunnelMode.NGROK
-    core.settings.ngrok_path = str(tmp_path / "nowhere" / "ngrok")
-    core.settings.poll_interval_s = 5
+    core.settings_store.update(
+        lambda s: s.replace(
+            tunnel_mode=TunnelMode.NGROK,
+            ngrok_path=str(tmp_path / "nowhere" / "ngrok"),
+            poll_interval_s=5,
+        )
+    )
     try:
         core.start()
         wait_for(

@@ -71,7 +71,7 @@ def test_the_credential_check_lists_numbers_and_what_they_can_do(
 
 
 def test_an_api_key_and_secret_are_used_when_given(sim: SimulatedTwilio) -> None:
-    from desktop.core import TwilioCredentials
+    from desktop.credentials import TwilioCredentials
 
     key, secret = sim.add_api_key()
     credentials = TwilioCredentials(ACCOUNT_SID, "not-the-token", key, secret)
@@ -92,7 +92,7 @@ def test_bad_credentials_are_explained_and_permanent(sim: SimulatedTwilio) -> No
 
 
 def test_an_api_key_of_another_account_is_explained(sim: SimulatedTwilio) -> None:
-    from desktop.core import TwilioCredentials
+    from desktop.credentials import TwilioCredentials
 
     other = sim.add_account("Someone Else")
     key, secret = sim.add_api_key(other.sid)

@@ -42,7 +42,7 @@ def core(tmp_path: Path, sim: SimulatedTwilio) -> Iterator[Core]:
         CoreOptions(data_dir=tmp_path / "data", environ={"TWOWAY_TWILIO_API_URL": sim.base_url})
     )
     c.open()
-    c.start()  # signed out: nothing stored yet
+    c.start().result(30)  # signed out: nothing stored yet
     yield c
     c.stop()
 
@@ -68,12 +68,12 @@ def test_check_login_lists_the_numbers_and_explains_bad_credentials(
     core: Core, sim: SimulatedTwilio
 ) -> None:
     assert core.connection.snapshot.link is Link.SIGNED_OUT
-    account = core.check_login(TwilioLogin(sim.account_sid, sim.auth_token)).result(10)
+    account = core.account.check_login(TwilioLogin(sim.account_sid, sim.auth_token)).result(10)
     assert account.friendly_name == "Harbor Plumbing"
     assert [n.e164 for n in account.sms_numbers] == [OUR]
     assert {n.e164 for n in account.numbers} == {OUR, VOICE_ONLY}
     with pytest.raises(TwilioProblem) as problem:
-        core.check_login(TwilioLogin(sim.account_sid, "0" * 32)).result(10)
+        core.account.check_login(TwilioLogin(sim.account_sid, "0" * 32)).result(10)
     assert problem.value.code == 20003
     assert "Auth Token" in str(problem.value) or "credentials" in str(problem.value).lower()
 
@@ -81,7 +81,7 @@ def test_check_login_lists_the_numbers_and_explains_bad_credentials(
 def test_apply_setup_stores_secrets_in_the_keyring_and_takes_over_only_with_consent(
     core: Core, sim: SimulatedTwilio, memory_keyring: MemoryKeyring
 ) -> None:
-    core.apply_setup(_result(sim, take_over=True)).result(20)
+    core.account.apply_setup(_result(sim, take_over=True)).result(20)
     assert memory_keyring.values[(SERVICE_NAME, "twilio_auth_token")] == sim.auth_token
     settings_text = core.paths.settings.read_text()
     assert sim.auth_token not in settings_text
@@ -96,13 +96,13 @@ def test_apply_setup_stores_secrets_in_the_keyring_and_takes_over_only_with_cons
     assert core.connection.snapshot.link is Link.ONLINE
     # The previous address is remembered, and restoring puts it back.
     assert "https://old.example.com/sms" in core.settings.previous_sms_urls.values()
-    message = core.restore_previous_webhook().result(10)
+    message = core.account.restore_previous_webhook().result(10)
     assert message
     wait_for(lambda: sim.number(OUR).sms_url == "https://old.example.com/sms")  # type: ignore[union-attr]
 
 
 def test_without_consent_a_foreign_webhook_is_left_alone(core: Core, sim: SimulatedTwilio) -> None:
-    core.apply_setup(_result(sim, take_over=False)).result(20)
+    core.account.apply_setup(_result(sim, take_over=False)).result(20)
     time.sleep(1.0)  # give the sync a moment in which it must not touch the number
     assert sim.number(OUR).sms_url == "https://old.example.com/sms"  # type: ignore[union-attr]
 
@@ -110,10 +110,10 @@ def test_without_consent_a_foreign_webhook_is_left_alone(core: Core, sim: Simula
 def test_sign_out_removes_the_secrets(
     core: Core, sim: SimulatedTwilio, memory_keyring: MemoryKeyring
 ) -> None:
-    core.apply_setup(_result(sim, take_over=False)).result(20)
-    assert core.current_login() is not None
-    core.sign_out().result(20)
+    core.account.apply_setup(_result(sim, take_over=False)).result(20)
+    assert core.account.current_login() is not None
+    core.account.sign_out().result(20)
     assert not any(service == SERVICE_NAME for service, _ in memory_keyring.values)
     assert core.connection.snapshot.link is Link.SIGNED_OUT
     assert not core.settings.configured
-    assert core.current_login() is None
+    assert core.account.current_login() is None

@@ -205,7 +205,9 @@ def test_messages_create_fetch_and_list_newest_first_across_pages(
 def test_date_sent_filters_are_whole_gmt_days(sim: SimulatedTwilio, client: Client) -> None:
     now = datetime.now(UTC)
     sim.add_history_message(from_=CUSTOMER, to=OURS, body="old", at=now - timedelta(days=3))
-    sim.add_history_message(from_=CUSTOMER, to=OURS, body="new", at=now - timedelta(minutes=5))
+    # Early today (never yesterday, whatever the time of day the test runs).
+    today = datetime.combine(now.date(), datetime.min.time()).replace(tzinfo=UTC)
+    sim.add_history_message(from_=CUSTOMER, to=OURS, body="new", at=today + timedelta(seconds=1))
     since = (now - timedelta(days=1)).date()
     assert [m.body for m in client.messages.list(date_sent_after=since)] == ["new"]
     assert [m.body for m in client.messages.list(date_sent_before=since)] == ["old"]

@@ -21,6 +21,7 @@ from desktop.gateway.media_worker import MediaFetcher
 from desktop.gateway.receiver import ReceiverThread
 from desktop.gateway.rest import RestGateway
 from desktop.gateway.webhook import MediaShelf, WebhookApp, WebhookCredentials
+from desktop.guarded import GuardedValue
 from desktop.simulator.config import SimulatorConfig
 from desktop.simulator.server import SimulatedTwilio
 from desktop.store import outbox_writes
@@ -59,13 +60,16 @@ class SyncEnv:
     store: Store
     board: ConnectionBoard
     shelf: MediaShelf
-    settings: Settings = field(default_factory=Settings)
+    settings: GuardedValue[Settings] = field(init=False)
     receiver: ReceiverThread | None = None
     public_url: str | None = None
     saves: int = 0
     #: Where the app sends REST calls (the simulator unless a test points it elsewhere).
     api_url: str = ""
     services: list[SyncService] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.settings = GuardedValue(Settings(), save=self._save)
 
     @property
     def credentials(self) -> Credentials:
@@ -85,7 +89,6 @@ class SyncEnv:
             public_url=lambda: self.public_url,
             shelf=self.shelf,
             settings=self.settings,
-            save_settings=self._save,
             connection=self.board,
             outgoing_media_dir=self.paths.outgoing_media,
             **kwargs,
@@ -95,7 +98,7 @@ class SyncEnv:
             service.start()
         return service
 
-    def _save(self) -> None:
+    def _save(self, _settings: Settings) -> None:
         self.saves += 1
 
     def queue(

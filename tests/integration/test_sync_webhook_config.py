@@ -45,7 +45,7 @@ def test_an_empty_sms_url_is_taken_on_start_and_texts_arrive(env: SyncEnv) -> No
     number = env.sim.number(OUR_NUMBER)
     assert number is not None
     assert number.sms_method == "POST"
-    assert env.settings.previous_sms_urls == {_sid(env): ""}
+    assert env.settings.value.previous_sms_urls == {_sid(env): ""}
     assert env.board.snapshot.number_points_here is True
     assert env.board.snapshot.phone_number == OUR_NUMBER
 
@@ -69,7 +69,7 @@ def test_a_foreign_sms_url_is_left_alone_until_the_user_agrees_and_can_be_restor
     assert (result.outcome, result.current_url) == (WebhookOutcome.FOREIGN, FOREIGN)
     assert FOREIGN in result.message
     assert _sms_url(env) == FOREIGN
-    assert env.settings.previous_sms_urls == {}
+    assert env.settings.value.previous_sms_urls == {}
     snapshot = env.board.snapshot
     assert snapshot.number_points_here is False
     assert FOREIGN in snapshot.problem
@@ -84,7 +84,7 @@ def test_a_foreign_sms_url_is_left_alone_until_the_user_agrees_and_can_be_restor
     assert taken.outcome is WebhookOutcome.POINTED
     assert taken.points_here
     assert _sms_url(env) == f"{env.public_url}/twilio/sms"
-    assert env.settings.previous_sms_urls == {_sid(env): FOREIGN}
+    assert env.settings.value.previous_sms_urls == {_sid(env): FOREIGN}
     assert env.saves >= 1
     assert env.board.snapshot.problem == ""
     assert env.board.snapshot.number_points_here is True
@@ -92,7 +92,7 @@ def test_a_foreign_sms_url_is_left_alone_until_the_user_agrees_and_can_be_restor
     restored = service.restore_webhook()
     assert restored.outcome is WebhookOutcome.RESTORED
     assert _sms_url(env) == FOREIGN
-    assert env.settings.previous_sms_urls == {}
+    assert env.settings.value.previous_sms_urls == {}
     assert service.restore_webhook().outcome is WebhookOutcome.NOTHING_TO_RESTORE
 
 
@@ -125,7 +125,7 @@ def test_a_new_tunnel_address_replaces_our_old_one_without_asking_and_closes_the
         lambda: env.scalar("SELECT count(*) FROM messages WHERE sid = ?", (missed.sid,)) == 1
     )
     assert env.scalar("SELECT count(*) FROM messages") == before + 1
-    assert env.settings.previous_sms_urls == {_sid(env): FOREIGN}  # still the other app's
+    assert env.settings.value.previous_sms_urls == {_sid(env): FOREIGN}  # still the other app's
     assert service.webhook_result is not None
     assert service.webhook_result.outcome is WebhookOutcome.POINTED
 
@@ -151,7 +151,7 @@ def test_restore_on_quit_only_when_the_user_chose_it(env: SyncEnv) -> None:
     assert service.restore_on_quit() is None
     assert _sms_url(env) != FOREIGN
 
-    env.settings.webhook_policy = WebhookPolicy.RESTORE_ON_QUIT
+    env.settings.update(lambda s: s.replace(webhook_policy=WebhookPolicy.RESTORE_ON_QUIT))
     result = service.restore_on_quit()
     assert result is not None
     assert result.outcome is WebhookOutcome.RESTORED
@@ -167,7 +167,7 @@ def test_without_a_chosen_number_nothing_is_changed_and_the_user_is_told(env: Sy
         service.configure_webhook()
     assert queries.our_numbers(env.store.reader())[0].e164 == OUR_NUMBER
 
-    env.settings.phone_number = "(503) 555-0100"
+    env.settings.update(lambda s: s.replace(phone_number="(503) 555-0100"))
     assert service.configure_webhook().outcome is WebhookOutcome.POINTED
 
 
@@ -178,7 +178,7 @@ def test_twilios_welcome_placeholder_is_replaced_without_asking(env: SyncEnv) ->
     wait_until(lambda: service.webhook_result is not None)
     assert service.webhook_result is not None
     assert service.webhook_result.outcome is WebhookOutcome.POINTED
-    assert env.settings.previous_sms_urls == {_sid(env): placeholder}
+    assert env.settings.value.previous_sms_urls == {_sid(env): placeholder}
 
 
 def test_another_twoways_address_is_not_taken_without_consent(env: SyncEnv) -> None:

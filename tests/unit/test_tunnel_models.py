@@ -9,7 +9,7 @@ import pytest
 from pyngrok import installer
 
 from desktop.tunnel.agent_files import write_agent_config
-from desktop.tunnel.models import TunnelSettings, backoff_delay, normalize_domain
+from desktop.tunnel.models import TunnelSettings, normalize_domain
 
 
 @pytest.mark.parametrize(
@@ -38,12 +38,6 @@ def test_settings_repr_shows_no_secret() -> None:
     settings = TunnelSettings(auth_token="ngrok-secret-1", verify_twilio_auth_token="tw-secret-2")
     assert "ngrok-secret-1" not in repr(settings)
     assert "tw-secret-2" not in repr(settings)
-
-
-def test_backoff_doubles_up_to_the_cap() -> None:
-    delays = [backoff_delay(attempt, 1.0, 20.0) for attempt in range(1, 8)]
-    assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 20.0, 20.0]
-    assert backoff_delay(10_000, 1.0, 60.0) == 60.0
 
 
 def test_agent_config_keeps_the_inspector_local_and_off(tmp_path: Path) -> None:
