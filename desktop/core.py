@@ -39,6 +39,7 @@ from desktop.credentials import TwilioCredentials
 from desktop.domain.connection import ConnectionBoard, ConnectionSnapshot
 from desktop.messaging import CannotSend, Messaging
 from desktop.network import Network
+from desktop.resume import ResumeWatcher
 from desktop.secrets import SecretStore
 from desktop.store.service import Store
 from desktop.workers import TaskPool
@@ -88,6 +89,7 @@ class Core:
             on_lifecycle=self._run_on_lifecycle,
             demo=options.demo,
         )
+        self.resume_watcher = ResumeWatcher(self._on_resume)
         self._stopped = False
 
     # -- phase 1: local and quick ------------------------------------------------------------
@@ -122,6 +124,14 @@ class Core:
             self.connection.update(problem=str(exc))
         self.account.find_keyring()
         self.network.start()
+        self.resume_watcher.start()
+
+    def _on_resume(self, seconds_missed: float, how: str) -> None:
+        self._run_on_lifecycle(lambda: self.network.on_resume(seconds_missed))
+
+    def resumed(self, how: str) -> None:
+        """The OS says the computer woke up (logind, macOS, Windows): catch up now."""
+        self.resume_watcher.resumed(0.0, how)
 
     def _run_on_lifecycle(self, work: Callable[[], None]) -> Future[None]:
         def guarded() -> None:
@@ -169,6 +179,7 @@ class Core:
         if self._stopped:
             return
         self._stopped = True
+        self.resume_watcher.stop()
         stopping = self._lifecycle.submit(self.network.stop)
         try:
             stopping.result(timeout)

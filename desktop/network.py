@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: At quit, how long closing the tunnel may take (the whole stop must end within 5 s).
+TUNNEL_STOP_S = 2.5
+#: At quit, how long putting back the number's previous webhook may take.
+RESTORE_ON_QUIT_S = 1.5
+
 
 class Network:
     """Receiver + media + sync + tunnel (+ demo).  ``start``/``stop`` from one thread."""
@@ -293,6 +298,14 @@ class Network:
         if was_reachable:
             self._after_url(None)  # poll Twilio until the tunnel is back
 
+    def on_resume(self, seconds_missed: float) -> None:
+        """Back from sleep: re-check the tunnel and fetch what Twilio could not deliver."""
+        tunnel, sync = self.tunnel, self.sync
+        if tunnel is not None:
+            tunnel.check_now()
+        if sync is not None:
+            sync.backfill_now(f"back after {seconds_missed:.0f} s away")
+
     # -- restart and stop ---------------------------------------------------------------------
 
     def restart(self, *, force_webhook: bool = False) -> None:
@@ -317,19 +330,24 @@ class Network:
         self.tunnel = self.sync = None
         if sync is not None and restore:
             try:
-                sync.restore_on_quit()
+                sync.restore_on_quit(timeout=RESTORE_ON_QUIT_S)
             except Exception as exc:
                 logger.warning("Could not restore the number's previous webhook: %s", exc)
         if tunnel is not None:
-            tunnel.stop()
+            tunnel.stop(timeout=TUNNEL_STOP_S)
         if sync is not None:
-            sync.stop()
+            sync.stop(timeout=1.0)
 
     def stop(self) -> None:
-        """Quit: restore the webhook if asked, close the tunnel, stop listening, stop the demo."""
-        self._stop_sync_and_tunnel(restore=True)
+        """Quit: stop taking webhooks, restore the webhook if asked, close the tunnel, stop.
+
+        Webhooks are refused first: Twilio gets an error for anything arriving now, so the
+        message stays in its log for the next start's backfill, instead of being
+        acknowledged while the database is closing.
+        """
         if self.receiver is not None:
             self.receiver.stop()
+        self._stop_sync_and_tunnel(restore=True)
         if self.media is not None:
             self.media.stop()
         if self.demo is not None:

@@ -92,6 +92,7 @@ class NgrokTunnel:
         self._status = TunnelStatus.off()
         self._stopping = threading.Event()
         self._wake = threading.Event()
+        self._recheck = threading.Event()
         self._thread: threading.Thread | None = None
         self._starting = False
         self._agent: NgrokProcess | None = None
@@ -140,6 +141,11 @@ class NgrokTunnel:
             self._thread = threading.Thread(target=self._run, name="twoway-ngrok", daemon=True)
         self._emit(TunnelStatus.starting("Connecting to ngrok…"))
         self._thread.start()
+
+    def check_now(self) -> None:
+        """Ask the agent at once whether the endpoint still works (after a wake-up)."""
+        self._recheck.set()
+        self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Close the endpoint, stop the agent and wait for the supervisor; idempotent."""
@@ -359,6 +365,9 @@ class NgrokTunnel:
             self._wake.clear()
             if self._stopping.is_set():
                 return None
+            if self._recheck.is_set():
+                self._recheck.clear()
+                next_check = 0.0
             if agent.proc.poll() is not None:
                 return self._after_exit(agent)
             if self._fatal_error is not None:

@@ -127,6 +127,10 @@ def run(
         if not core.settings.configured and not core.options.demo:
             QTimer.singleShot(0, window.open_setup)
 
+    from desktop.ui.session import SessionWatcher
+
+    # Signals and the session's end quit the way the tray's Quit does (see session.py).
+    session = SessionWatcher(app, window.quit_app, core.resumed)
     hook = _FirstPaint(window, after_first_paint)
     tray_possible = _tray_possible()
     if args.minimized and tray_possible:
@@ -140,9 +144,11 @@ def run(
     finally:
         window.bridge.detach()
         core.stop()
+        session.uninstall()
         from desktop.ui import tasks
 
         tasks.shutdown()
+        logger.info("%s stopped cleanly", APP_NAME)
 
 
 def _listen_for_second_launches(window: QWidget, key: str) -> None:
