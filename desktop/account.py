@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from desktop.config import Settings, SettingsStore, TunnelMode, WebhookPolicy
 from desktop.credentials import CredentialSource, TwilioCredentials
-from desktop.secrets import Secret, SecretStore
+from desktop.secrets import Secret, SecretStorage, SecretStore
 from desktop.workers import TaskPool
 
 if TYPE_CHECKING:
@@ -55,6 +55,22 @@ class AccountSetup:
         if not self._demo:
             self._keyring_location = self._secrets.where()
 
+    def secret_storage(self) -> Future[SecretStorage]:
+        """Where secrets would be kept (the wizard says so before anything is typed)."""
+        return self._tasks.submit(self._secrets.storage)
+
+    def unlock(self, passphrase: str) -> Future[None]:
+        """Open the encrypted credentials file, then connect with what it holds.
+
+        The future fails with :class:`desktop.secret_file.WrongPassphrase` (plain words).
+        """
+
+        def unlock_then_start() -> None:
+            self._secrets.use_passphrase(passphrase)
+            self._network.restart()
+
+        return self._on_lifecycle(unlock_then_start)
+
     def check_login(self, login: TwilioLogin) -> Future[AccountInfo]:
         """Fetch the account and its numbers with these credentials (never stores them)."""
         from desktop.gateway.rest import RestGateway
@@ -77,11 +93,14 @@ class AccountSetup:
         """Store the secrets and the choices, then reconnect with them."""
 
         def store_then_restart() -> None:
+            if result.passphrase:
+                self._secrets.use_passphrase(result.passphrase)
             if not self._credentials_from_environment():
                 self._store_secrets(result)
             elif result.ngrok_authtoken:
                 self._secrets.set(Secret.NGROK_AUTHTOKEN, result.ngrok_authtoken)
             self._settings.update(lambda settings: _apply(settings, result))
+            self.find_keyring()
             logger.info("Setup applied: number %s, %s", result.phone_number, result.tunnel.value)
             self._network.restart(force_webhook=result.take_over_foreign_webhook)
 

@@ -79,6 +79,11 @@ class Paths:
         return self.data_dir / "media" / "outgoing"
 
     @property
+    def encrypted_secrets(self) -> Path:
+        """Credentials sealed with the user's passphrase, where no secure keyring exists."""
+        return self.data_dir / "credentials.encrypted"
+
+    @property
     def backups(self) -> Path:
         return self.data_dir / "backups"
 

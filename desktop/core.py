@@ -65,7 +65,9 @@ class Core:
         self.paths = Paths(options.data_dir)
         self.env = EnvironmentOverrides.from_environ(options.environ)
         self.settings_store = SettingsStore(SettingsFile(self.paths.settings))
-        self.secrets = secrets or SecretStore(environ=options.environ)
+        self.secrets = secrets or SecretStore(
+            environ=options.environ, encrypted_file=self.paths.encrypted_secrets
+        )
         self.store = Store(self.paths.database, self.paths.backups)
         self.connection = ConnectionBoard(ConnectionSnapshot(demo=options.demo))
         #: Short background jobs for the UI and the use cases; never the GUI thread.
@@ -103,6 +105,18 @@ class Core:
     @property
     def settings(self) -> Settings:
         return self.settings_store.value
+
+    def needs_setup(self) -> bool:
+        """Open the setup wizard at start?  Not in the demo, not once set up, and not when
+        the environment already names the account and the number (no keyring needed)."""
+        if self.options.demo or self.settings.configured:
+            return False
+        from desktop.secrets import Secret
+
+        from_env = self.secrets.from_environment
+        return not (
+            from_env(Secret.ACCOUNT_SID) and from_env(Secret.AUTH_TOKEN) and self.env.phone_number
+        )
 
     def update_settings(self, change: Callable[[Settings], Settings]) -> Future[Settings]:
         """Change the settings (saved with fsync, so on a background thread)."""

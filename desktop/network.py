@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from desktop.config import CoreOptions, EnvironmentOverrides, Paths, SettingsStore, TunnelMode
 from desktop.credentials import CredentialSource, TwilioCredentials, load_credentials
 from desktop.domain.connection import ConnectionBoard, Link
-from desktop.secrets import Secret, SecretStore, SecretsUnavailable
+from desktop.secrets import Secret, SecretsLocked, SecretStore, SecretsUnavailable
 
 if TYPE_CHECKING:
     from desktop.gateway.media import MediaPolicy
@@ -151,6 +151,9 @@ class Network:
             )
         try:
             return load_credentials(self._secrets)
+        except SecretsLocked as exc:
+            self._board.update(link=Link.LOCKED, problem=str(exc))
+            return None
         except SecretsUnavailable as exc:
             self._board.update(link=Link.SIGNED_OUT, problem=str(exc))
             return None

@@ -23,6 +23,7 @@ from desktop.domain.models import ACCOUNT_SID_RE
 
 if TYPE_CHECKING:
     from desktop.gateway.rest_types import AccountInfo
+    from desktop.secrets import SecretStorage
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,8 @@ class SetupResult:
     take_over_foreign_webhook: bool
     webhook_policy: str
     auto_reply_text: str | None = None
+    #: Set only where no secure keyring exists: seal the secrets with this passphrase.
+    passphrase: str = ""
 
     def __repr__(self) -> str:
         return (
@@ -140,6 +143,14 @@ class SetupBackend(Protocol):
 
     def sign_out(self) -> Future[None]:
         """Remove every secret from the keyring and stop talking to Twilio."""
+        ...
+
+    def secret_storage(self) -> Future[SecretStorage]:
+        """Where secrets would be kept on this computer (keyring, encrypted file, nowhere)."""
+        ...
+
+    def unlock(self, passphrase: str) -> Future[None]:
+        """Open the encrypted credentials file with the user's passphrase, then connect."""
         ...
 
     def restore_previous_webhook(self) -> Future[str]:

@@ -26,6 +26,7 @@ class Link(StrEnum):
     POLLING = "polling"  # no public URL: we check Twilio's log on an interval
     OFFLINE = "offline"  # cannot reach Twilio at all right now
     SIGNED_OUT = "signed_out"  # no credentials yet
+    LOCKED = "locked"  # credentials in the encrypted file: waiting for the passphrase
 
 
 class ConnectionSnapshot(NamedTuple):

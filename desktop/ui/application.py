@@ -124,7 +124,7 @@ def run(
         _listen_for_second_launches(window, key)
         core.start()
         _start_tray(app, window, args.minimized)
-        if not core.settings.configured and not core.options.demo:
+        if core.needs_setup():
             QTimer.singleShot(0, window.open_setup)
 
     from desktop.ui.session import SessionWatcher

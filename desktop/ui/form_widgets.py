@@ -1,14 +1,24 @@
 """Small widgets the setup wizard, the settings dialog and the new-conversation dialog share.
 
-A spinner, a one-line status (busy, error, warning, fine) and a few colour and label
-helpers, all painted from the palette so they follow light and dark mode.
+A spinner, a one-line status (busy, error, warning, fine), a password field with a
+"Show" toggle and a few colour and label helpers, all painted from the palette so they
+follow light and dark mode.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QStyle, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QStyle,
+    QWidget,
+)
 
 
 class Spinner(QWidget):
@@ -178,3 +188,30 @@ def _mix(base: QColor, other: QColor, amount: float) -> QColor:
         round(base.green() * (1 - amount) + other.green() * amount),
         round(base.blue() * (1 - amount) + other.blue() * amount),
     )
+
+
+def secret_field(parent: QWidget, object_name: str, accessible_name: str) -> QLineEdit:
+    """A password-echo field with a "Show" toggle, so a pasted token can be checked."""
+    edit = QLineEdit(parent)
+    edit.setObjectName(object_name)
+    edit.setAccessibleName(accessible_name)
+    edit.setEchoMode(QLineEdit.EchoMode.Password)
+    button = QPushButton("Show", edit)
+    button.setObjectName(f"{object_name}Show")
+    button.setAccessibleName(f"Show {accessible_name}")
+    button.setCheckable(True)
+    button.setFlat(True)
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    def toggle(on: bool) -> None:
+        edit.setEchoMode(QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password)
+        button.setText("Hide" if on else "Show")
+
+    button.toggled.connect(toggle)
+    layout = QHBoxLayout(edit)
+    layout.setContentsMargins(0, 0, 2, 0)
+    layout.addStretch(1)
+    layout.addWidget(button)
+    edit.setTextMargins(0, 0, button.sizeHint().width(), 0)
+    return edit

@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self.bridge = bridge or CoreBridge(core, self)
         self.tray: Tray | None = None
         self._quitting = False
+        self._asked_unlock = False
         self._marking: set[int] = set()
         self._built = False
         self._pane: ThreadPane | None = None
@@ -390,6 +391,11 @@ class MainWindow(QMainWindow):
         if snapshot.phone_number and not self.numbers.home_number:
             self.numbers.set_home_number(snapshot.phone_number)
         self.sidebar.status.set_snapshot(snapshot)
+        from desktop.domain.connection import Link
+
+        if snapshot.link is Link.LOCKED and not self._asked_unlock:
+            self._asked_unlock = True  # once per start; the status area offers it again
+            QTimer.singleShot(0, self.open_unlock)
         if self._pane is not None:
             self._pane.set_snapshot(snapshot)
 
@@ -497,15 +503,24 @@ class MainWindow(QMainWindow):
         except ImportError:
             self.open_settings()
             return
+        logger.info("Opening the setup wizard")
         SetupWizard(self.core.account, self).exec()
         self.numbers.set_home_number(self._home_number())
         self._on_connection(self.core.connection.snapshot)
+
+    def open_unlock(self) -> None:
+        """Ask for the passphrase of the encrypted credentials file."""
+        from desktop.ui.unlock_dialog import UnlockDialog
+
+        UnlockDialog(self.core.account, self).exec()
 
     def _on_status_action(self, action: str) -> None:
         if action == "setup":
             self.open_setup()
         elif action == "settings":
             self.open_settings()
+        elif action == "unlock":
+            self.open_unlock()
 
     def rename_contact(self) -> None:
         if self._pane is not None and self._pane.conversation is not None:

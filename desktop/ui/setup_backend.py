@@ -66,7 +66,7 @@ SHOW_PROBLEM_AFTER_MS: Final = 450
 def guard_secrets(result: SetupResult | None = None, login: TwilioLogin | None = None) -> None:
     """Make sure typed secrets are scrubbed from any log line, before they travel anywhere."""
     login = login or (result.login if result else None)
-    values = [result.ngrok_authtoken] if result else []
+    values = [result.ngrok_authtoken, result.passphrase] if result else []
     if login is not None:
         values += [login.auth_token, login.api_secret]
     for value in values:

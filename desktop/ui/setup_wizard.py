@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
 from desktop.config import WebhookPolicy
 from desktop.domain.phone import display, region_of
 from desktop.gateway.rest_types import AccountInfo
+from desktop.secret_file import passphrase_problem
+from desktop.secrets import INSTALL_HINT, SecretStorage, StorageKind
 from desktop.setup import (
     SetupBackend,
     SetupResult,
@@ -39,7 +41,7 @@ from desktop.setup import (
     auth_token_problem,
     tunnel_summary,
 )
-from desktop.ui.form_widgets import StatusLine, callout_frame, hint_label
+from desktop.ui.form_widgets import StatusLine, callout_frame, hint_label, secret_field
 from desktop.ui.setup_backend import (
     FutureWatcher,
     NumberChooser,
@@ -56,33 +58,6 @@ logger = logging.getLogger(__name__)
 CHECK_AFTER_MS: Final = 700
 
 LOGIN_PAGE, NUMBER_PAGE, TUNNEL_PAGE, SUMMARY_PAGE = range(4)
-
-
-def secret_field(parent: QWidget, object_name: str, accessible_name: str) -> QLineEdit:
-    """A password-echo field with a "Show" toggle, so a pasted token can be checked."""
-    edit = QLineEdit(parent)
-    edit.setObjectName(object_name)
-    edit.setAccessibleName(accessible_name)
-    edit.setEchoMode(QLineEdit.EchoMode.Password)
-    button = QPushButton("Show", edit)
-    button.setObjectName(f"{object_name}Show")
-    button.setAccessibleName(f"Show {accessible_name}")
-    button.setCheckable(True)
-    button.setFlat(True)
-    button.setCursor(Qt.CursorShape.PointingHandCursor)
-    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-
-    def toggle(on: bool) -> None:
-        edit.setEchoMode(QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password)
-        button.setText("Hide" if on else "Show")
-
-    button.toggled.connect(toggle)
-    layout = QHBoxLayout(edit)
-    layout.setContentsMargins(0, 0, 2, 0)
-    layout.addStretch(1)
-    layout.addWidget(button)
-    edit.setTextMargins(0, 0, button.sizeHint().width(), 0)
-    return edit
 
 
 class _Page(QWizardPage):
@@ -136,6 +111,7 @@ class LoginPage(_Page):
         api_form.addRow("Secret:", self.api_secret)
         self._api_box.hide()
 
+        self._build_storage_notice()
         self.status = StatusLine(self, object_name="loginStatus")
         self.demo_button = QPushButton("Try the demo", self)
         self.demo_button.setObjectName("tryDemoButton")
@@ -145,6 +121,7 @@ class LoginPage(_Page):
         form.addRow("Account SID:", self.account_sid)
         form.addRow("Auth Token:", self.auth_token)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.storage_notice)
         layout.addLayout(form)
         layout.addWidget(
             hint_label(
@@ -180,7 +157,83 @@ class LoginPage(_Page):
         self._check_timer.timeout.connect(self._check_if_ready)
         for edit in (self.account_sid, self.auth_token, self.api_key, self.api_secret):
             edit.textChanged.connect(self._edited)
+        for edit in (self.passphrase_field, self.passphrase_again):
+            edit.textChanged.connect(self._passphrase_edited)
         self.use_api_key.toggled.connect(self._api_toggled)
+        self.storage: SecretStorage | None = None
+        try:
+            storage = backend.secret_storage()
+        except Exception:  # a backend that cannot tell: say nothing rather than guess
+            logger.exception("Could not find where secrets are kept")
+        else:
+            watcher.watch(storage, self._storage_known)
+
+    # -- where the secrets will be kept ---------------------------------------------------------
+
+    def _build_storage_notice(self) -> None:
+        """Said before anything is typed: no secure keyring here, and what to do about it."""
+        self.storage_notice = callout_frame(self)
+        self.storage_notice.setObjectName("storageNotice")
+        self.storage_text = hint_label("", self.storage_notice)
+        self.storage_text.setObjectName("storageText")
+        self.passphrase_field = secret_field(self.storage_notice, "passphrase", "Passphrase")
+        self.passphrase_again = secret_field(
+            self.storage_notice, "passphraseAgain", "Passphrase again"
+        )
+        self._again_label = QLabel("Again:", self.storage_notice)
+        form = QFormLayout(self.storage_notice)
+        form.addRow(self.storage_text)
+        form.addRow("Passphrase:", self.passphrase_field)
+        form.addRow(self._again_label, self.passphrase_again)
+        self.storage_notice.hide()
+
+    def _storage_known(self, future: Future[SecretStorage]) -> None:
+        error = failure(future)
+        if error is not None:
+            logger.warning("Could not find where secrets are kept: %s", error)
+            return
+        storage = future.result()
+        self.storage = storage
+        if storage.kind is StorageKind.NONE:
+            self.storage_text.setText(
+                "<b>This computer has no secure keyring</b>, so Twoway has no safe place for "
+                f"your Auth Token yet. To get one, {INSTALL_HINT}. Or choose a passphrase "
+                "here: Twoway keeps your credentials in an encrypted file and asks for the "
+                "passphrase each time it starts. It is never stored anywhere, so keep it safe."
+            )
+            self.storage_notice.show()
+        elif storage.kind is StorageKind.ENCRYPTED_FILE:
+            self.storage_text.setText(
+                "Your credentials are kept in an encrypted file on this computer. Enter the "
+                "passphrase you chose for it."
+            )
+            self._again_label.hide()
+            self.passphrase_again.hide()
+            self.storage_notice.show()
+        self.refresh_complete()
+
+    def _needs_passphrase(self) -> bool:
+        return self.storage is not None and self.storage.kind is not StorageKind.KEYRING
+
+    def _new_passphrase(self) -> bool:
+        return self.storage is not None and self.storage.kind is StorageKind.NONE
+
+    def passphrase(self) -> str:
+        """The passphrase typed (empty where the keyring keeps the secrets)."""
+        return self.passphrase_field.text() if self._needs_passphrase() else ""
+
+    def passphrase_problem(self) -> str | None:
+        if not self._needs_passphrase():
+            return None
+        again = self.passphrase_again.text() if self._new_passphrase() else None
+        if not self._new_passphrase() and self.passphrase_field.text():
+            return None
+        return passphrase_problem(self.passphrase_field.text(), again)
+
+    def _passphrase_edited(self) -> None:
+        if self.status.kind() == "error":
+            self.status.clear()
+        self.refresh_complete()
 
     def login(self) -> TwilioLogin:
         with_key = self.use_api_key.isChecked()
@@ -201,9 +254,17 @@ class LoginPage(_Page):
 
     def isComplete(self) -> bool:
         login = self.login()
-        return bool(login.account_sid and login.auth_token) and not self.status.is_busy()
+        return (
+            bool(login.account_sid and login.auth_token)
+            and not self.status.is_busy()
+            and (not self._needs_passphrase() or bool(self.passphrase_field.text()))
+        )
 
     def validatePage(self) -> bool:
+        problem = self.passphrase_problem()
+        if problem:
+            self.status.show_error(problem)
+            return False
         login = self.login()
         if self.account is not None and self._checked_login == login:
             return True
@@ -371,7 +432,11 @@ class SummaryPage(_Page):
                 poll_interval_s=result.poll_interval_s,
             )
         )
-        self.secrets.setText(self._setup.backend.keyring_location())
+        self.secrets.setText(
+            "an encrypted file in Twoway's data folder, unlocked with your passphrase"
+            if result.passphrase
+            else self._setup.backend.keyring_location()
+        )
         self.takeover.setText(self._takeover_text(result))
         self._takeover_box.setVisible(bool(self.takeover.text()))
 
@@ -471,6 +536,7 @@ class SetupWizard(QWizard):
             poll_interval_s=interval,
             take_over_foreign_webhook=takes_over,
             webhook_policy=policy.value,
+            passphrase=self.login_page.passphrase(),
         )
 
     def finished_with(self, result: SetupResult) -> None:

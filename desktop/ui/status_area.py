@@ -26,7 +26,7 @@ class StatusText(NamedTuple):
     headline: str
     detail: str
     tooltip: str
-    action: str = ""  # "" | "setup" | "settings"
+    action: str = ""  # "" | "setup" | "settings" | "unlock"
 
 
 def describe(
@@ -52,6 +52,14 @@ def describe(
             snapshot.problem or "Sign in with your Twilio account to send and receive texts.",
             tooltip,
             "setup",
+        )
+    if link is Link.LOCKED:
+        return StatusText(
+            "idle",
+            "Locked",
+            snapshot.problem or "Enter your passphrase to unlock your Twilio credentials.",
+            tooltip,
+            "unlock",
         )
     if link is Link.STARTING:
         return StatusText("busy", "Connecting…", snapshot.sync_progress or "Starting up", tooltip)
@@ -99,6 +107,14 @@ def describe(
         tooltip,
         "settings" if snapshot.problem else "",
     )
+
+
+#: The status area's one button per action: (label, accessible name).
+_BUTTONS = {
+    "setup": ("Set up…", "Set up Twilio"),
+    "settings": ("Settings…", "Open settings"),
+    "unlock": ("Unlock…", "Unlock your Twilio credentials"),
+}
 
 
 class _Dot(QWidget):
@@ -190,10 +206,9 @@ class ConnectionStatus(Surface):
         self.setToolTip(self.text.tooltip)
         self.setAccessibleDescription(f"{self.text.headline}. {self.text.detail}")
         if self.text.action:
-            self.button.setText("Set up…" if self.text.action == "setup" else "Settings…")
-            self.button.setAccessibleName(
-                "Set up Twilio" if self.text.action == "setup" else "Open settings"
-            )
+            label, accessible = _BUTTONS.get(self.text.action, _BUTTONS["settings"])
+            self.button.setText(label)
+            self.button.setAccessibleName(accessible)
             self.button.show()
         else:
             self.button.hide()

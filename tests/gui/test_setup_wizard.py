@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QWizard
 
 from desktop.config import WebhookPolicy
 from desktop.gateway.rest_types import AccountInfo, IncomingNumber, TwilioProblem
+from desktop.secrets import SecretStorage, StorageKind
 from desktop.setup import SetupResult, TunnelChoice, TwilioLogin
 from desktop.ui.setup_wizard import (
     LOGIN_PAGE,
@@ -57,6 +58,9 @@ class FakeSetupBackend:
         self.restores: list[Future[str]] = []
         self.demo_started = 0
         self.login = login
+        self.storage = SecretStorage(StorageKind.KEYRING, "the test keyring")
+        self.unlocks: list[str] = []
+        self.unlock_futures: list[Future[None]] = []
 
     def check_login(self, login: TwilioLogin) -> Future[AccountInfo]:
         self.logins.append(login)
@@ -81,6 +85,16 @@ class FakeSetupBackend:
 
     def keyring_location(self) -> str:
         return "the test keyring"
+
+    def secret_storage(self) -> Future[SecretStorage]:
+        done: Future[SecretStorage] = Future()
+        done.set_result(self.storage)
+        return done
+
+    def unlock(self, passphrase: str) -> Future[None]:
+        self.unlocks.append(passphrase)
+        self.unlock_futures.append(Future())
+        return self.unlock_futures[-1]
 
     def current_login(self) -> TwilioLogin | None:
         return self.login
@@ -448,3 +462,44 @@ def test_typed_secrets_are_scrubbed_from_logs_once_used(qtbot, wizard, backend) 
     assert token in redact(f"before use: {token}"), "typing alone registers nothing"
     qtbot.mouseClick(next_button(wizard), Qt.MouseButton.LeftButton)
     assert token not in redact(f"a library error mentioning {token}")
+
+
+def test_without_a_keyring_the_first_page_says_so_and_offers_a_passphrase(qtbot) -> None:
+    backend = FakeSetupBackend()
+    backend.storage = SecretStorage(StorageKind.NONE, "nowhere (no secure keyring is available)")
+    wizard = SetupWizard(backend)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    qtbot.waitExposed(wizard)
+    page = wizard.login_page
+    # Before anything is typed: the problem and what to install are on screen.
+    qtbot.waitUntil(page.storage_notice.isVisible)
+    assert "no secure keyring" in page.storage_text.text()
+    assert "gnome-keyring" in page.storage_text.text()
+    assert page.passphrase_field.echoMode() == page.passphrase_field.EchoMode.Password
+
+    type_login(qtbot, wizard)
+    assert not page.isComplete(), "no passphrase yet: nowhere safe to keep the token"
+    qtbot.keyClicks(page.passphrase_field, "harbor lights 42")
+    qtbot.keyClicks(page.passphrase_again, "harbor lights 43")
+    assert page.isComplete()
+    qtbot.mouseClick(next_button(wizard), Qt.MouseButton.LeftButton)
+    assert "not the same" in page.status.text()
+    assert wizard.currentId() == LOGIN_PAGE
+
+    page.passphrase_again.clear()
+    qtbot.keyClicks(page.passphrase_again, "harbor lights 42")
+    qtbot.mouseClick(next_button(wizard), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(backend.checks) == 1)
+    answer(backend.checks[0], ACCOUNT)
+    qtbot.waitUntil(lambda: wizard.currentId() == NUMBER_PAGE)
+    assert wizard.build_result().passphrase == "harbor lights 42"
+    assert "harbor lights" not in repr(wizard.build_result())
+
+
+def test_with_a_keyring_no_passphrase_is_asked(qtbot, wizard, backend) -> None:
+    page = wizard.login_page
+    qtbot.waitUntil(lambda: page.storage is not None)
+    assert not page.storage_notice.isVisible()
+    sign_in(qtbot, wizard, backend)
+    assert wizard.build_result().passphrase == ""

@@ -225,3 +225,29 @@ def test_descriptors_and_threads_stay_flat_over_many_polls(
         assert polls() >= 5
     finally:
         app.stop()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_environment_credentials_without_a_keyring_need_no_wizard(
+    tmp_path: Path, sim: SimulatedTwilio
+) -> None:
+    port = _free_port()
+    public_url = "https://texts.harbor.example"
+    app = launch(tmp_path / "data", sim, "--port", str(port), "--public-url", public_url)
+    try:
+        wait_for(lambda: "Backfill (start)" in app.log, what="the first sync")
+        params = _params(sim, "Can I move my appointment?")
+        status = _post(f"http://127.0.0.1:{port}", public_url, params, sim.auth_token)
+        assert status == 200, app.log[-2000:]
+        assert "Can I move my appointment?" in app.bodies()
+        assert "setup wizard" not in app.log
+        assert "Not signed in" not in app.log
+    finally:
+        app.stop()
