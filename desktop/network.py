@@ -24,6 +24,7 @@ from desktop.secrets import Secret, SecretStore, SecretsUnavailable
 
 if TYPE_CHECKING:
     from desktop.core import CoreOptions, TwilioCredentials
+    from desktop.frontdesk.setup_file import SetupHolder
     from desktop.gateway.media import MediaPolicy
     from desktop.gateway.media_worker import MediaFetcher
     from desktop.gateway.receiver import ReceiverThread
@@ -68,6 +69,8 @@ class Network:
         self.media: MediaFetcher | None = None
         self.sync: SyncService | None = None
         self.tunnel: NgrokTunnel | None = None
+        #: The front-desk setup (business hours, auto-replies) the webhook answers with.
+        self.front_desk: SetupHolder | None = None
         #: The URL webhooks are signed for (kept while a tunnel reconnects).
         self._signing_url: str | None = None
         #: The URL Twilio can reach right now (None while the tunnel is down).
@@ -113,7 +116,18 @@ class Network:
         self._force_webhook = force_webhook
         self.credentials = self._load_credentials()
         if self.webhook is None:
-            ingest = StoreIngest(self._store, lambda: self._settings().auto_reply_text)
+            from desktop.frontdesk.setup_file import open_for_app
+
+            if self.front_desk is None:
+                self.front_desk = open_for_app(
+                    self._paths.data_dir,
+                    demo=self._options.demo,
+                    legacy_away_text=self._settings().auto_reply_text,
+                )
+            front_desk, business = self.front_desk, "Demo Dental Care" if self._options.demo else ""
+            ingest = StoreIngest(
+                self._store, lambda: front_desk.current, business_name=lambda: business
+            )
             self.webhook = WebhookApp(ingest, self.webhook_credentials)
             self.receiver = ReceiverThread(self.webhook, self._options.port)
             self.receiver.start()
