@@ -75,7 +75,7 @@ def read_contacts(text: str, default_region: str) -> ImportPreview:
     """Parse CSV text; raises :class:`UnreadableFile` when there is no usable header."""
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -101,8 +101,14 @@ def read_contacts(text: str, default_region: str) -> ImportPreview:
         except StopIteration:
             break
         except csv.Error as exc:
-            bad.append(BadRow(start, "", f"not readable as CSV ({exc})"))
-            break  # the reader cannot resynchronise after a broken quote
+            reason = (
+                "a quote opened here is never closed"
+                if "end of data" in str(exc)
+                else f"a quote is out of place ({exc})"
+            )
+            bad.append(BadRow(start, "", reason))
+            next_line = reader.line_num + 1
+            continue
         next_line = reader.line_num + 1
         if not any(cell.strip() for cell in row):
             continue  # blank line
