@@ -1,4 +1,5 @@
-"""The command line (part of the contract in DESIGN.md): the app's options and ``export``."""
+"""The command line (part of the contract in DESIGN.md): the app's options, ``export``, and
+the front desk's ``config`` and ``contacts`` files (run by :mod:`desktop.frontdesk.commands`)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,47 @@ class ExportArgs(NamedTuple):
     output: Path | None
 
 
+class FrontDeskArgs(NamedTuple):
+    """``config import FILE`` / ``config export [--output FILE]``, the same for ``contacts``."""
+
+    topic: str  # "config" | "contacts"
+    action: str  # "import" | "export"
+    file: Path | None
+    output: Path | None
+    data_dir: Path | None
+    demo: bool
+
+
+_FRONT_DESK_HELP = {
+    "config": (
+        "the front-desk setup (quick replies, business hours, auto-replies) as JSON",
+        "a setup file written by 'config export'",
+    ),
+    "contacts": (
+        "contacts as CSV with the header name,number,note",
+        "a CSV file with a header line naming the columns name,number,note",
+    ),
+}
+
+
+def _front_desk_parser(topic: str) -> argparse.ArgumentParser:
+    what, file_help = _FRONT_DESK_HELP[topic]
+    parser = argparse.ArgumentParser(
+        prog=f"twoway {topic}", description=f"Import or export {what}."
+    )
+    actions = parser.add_subparsers(dest="action", required=True, metavar="import|export")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, metavar="DIR", help="the data folder to use")
+    common.add_argument("--demo", action="store_true", help="use the demo's data folder")
+    importing = actions.add_parser("import", parents=[common], help=f"read {file_help}")
+    importing.add_argument("file", type=Path, metavar="FILE")
+    exporting = actions.add_parser("export", parents=[common], help=f"write {what}")
+    exporting.add_argument(
+        "--output", type=Path, metavar="FILE", help="write here instead of standard output"
+    )
+    return parser
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -56,7 +98,8 @@ def _app_parser() -> argparse.ArgumentParser:
         prog="twoway",
         description=f"{APP_NAME}: text your customers from your desktop through your Twilio "
         "number.",
-        epilog="Run 'twoway export --help' to export conversations.",
+        epilog="Run 'twoway export --help' to export conversations, 'twoway config --help' "
+        "and 'twoway contacts --help' for the front-desk setup and contacts.",
     )
     parser.add_argument(
         "--demo",
@@ -112,11 +155,21 @@ def _export_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse(argv: Sequence[str]) -> AppArgs | ExportArgs:
+def parse(argv: Sequence[str]) -> AppArgs | ExportArgs | FrontDeskArgs:
     args = list(argv)
     if args and args[0] == "export":
         ns = _export_parser().parse_args(args[1:])
         return ExportArgs(ns.data_dir, ns.demo, ns.format, ns.output)
+    if args and args[0] in _FRONT_DESK_HELP:
+        ns = _front_desk_parser(args[0]).parse_args(args[1:])
+        return FrontDeskArgs(
+            args[0],
+            ns.action,
+            getattr(ns, "file", None),
+            getattr(ns, "output", None),
+            ns.data_dir,
+            ns.demo,
+        )
     ns = _app_parser().parse_args(args)
     if ns.public_url and ns.no_tunnel:
         _app_parser().error("--public-url and --no-tunnel cannot be used together")

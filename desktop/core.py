@@ -45,6 +45,7 @@ from desktop.store.service import Store
 from desktop.workers import TaskPool
 
 if TYPE_CHECKING:
+    from desktop.frontdesk.setup_file import SetupHolder
     from desktop.gateway.media_worker import MediaFetcher
 
 __all__ = ["CannotSend", "Core", "CoreOptions"]
@@ -81,6 +82,7 @@ class Core:
             self.secrets,
             self.connection,
             self.env,
+            lambda: self.front_desk.current,
         )
         self.messaging = Messaging(self.store, self.paths.outgoing_media, self.tasks)
         self.account = AccountSetup(
@@ -93,13 +95,22 @@ class Core:
         )
         self.resume_watcher = ResumeWatcher(self._on_resume)
         self._stopped = False
+        #: The shareable front-desk setup (quick replies, hours, auto-replies); see open().
+        self.front_desk: SetupHolder
 
     # -- phase 1: local and quick ------------------------------------------------------------
 
     def open(self) -> None:
         """Create the data folder, read settings, open (and migrate) the database."""
+        from desktop.frontdesk.setup_file import open_for_app
+
         self.paths.create()
-        self.settings_store.load()
+        settings = self.settings_store.load()
+        self.front_desk = open_for_app(
+            self.paths.data_dir,
+            demo=self.options.demo,
+            legacy_away_text=settings.auto_reply_text,
+        )
         self.store.open()
 
     @property

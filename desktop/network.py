@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from desktop.domain.connection import ConnectionBoard, Link
 from desktop.secrets import Secret, SecretsLocked, SecretStore, SecretsUnavailable
 
 if TYPE_CHECKING:
+    from desktop.domain.frontdesk_setup import FrontDeskSetup
     from desktop.gateway.media import MediaPolicy
     from desktop.gateway.media_worker import MediaFetcher
     from desktop.gateway.receiver import ReceiverThread
@@ -55,6 +57,7 @@ class Network:
         secrets: SecretStore,
         connection: ConnectionBoard,
         env: EnvironmentOverrides,
+        front_desk: Callable[[], FrontDeskSetup],
     ) -> None:
         self._options = options
         self._paths = paths
@@ -72,6 +75,8 @@ class Network:
         self.media: MediaFetcher | None = None
         self.sync: SyncService | None = None
         self.tunnel: NgrokTunnel | None = None
+        #: The front-desk setup (business hours, auto-replies) the webhook answers with.
+        self._front_desk = front_desk
         #: The URL webhooks are signed for (kept while a tunnel reconnects).
         self._signing_url: str | None = None
         #: The URL Twilio can reach right now (None while the tunnel is down).
@@ -117,7 +122,8 @@ class Network:
         self._force_webhook = force_webhook
         self.credentials = self._load_credentials()
         if self.webhook is None:
-            ingest = StoreIngest(self._store, lambda: self._settings.value.auto_reply_text)
+            business = "Demo Dental Care" if self._options.demo else ""
+            ingest = StoreIngest(self._store, self._front_desk, business_name=lambda: business)
             self.webhook = WebhookApp(ingest, self.webhook_credentials)
             self.receiver = ReceiverThread(self.webhook, self._options.port)
             self.receiver.start()

@@ -178,6 +178,9 @@ class NewMessage:
     messaging_service_sid: str = ""
     #: Counts towards the conversation's unread badge (inbound only).
     unread: bool = True
+    #: Twilio's own direction when known from its log ("outbound-reply" for a TwiML
+    #: answer, "outbound-api" for a REST send); "" otherwise.
+    twilio_direction: str = ""
 
     @property
     def our_number(self) -> str:

@@ -10,6 +10,7 @@ STOP/START and a landline whose replies fail.  Every phone number is in the rese
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import threading
@@ -274,16 +275,36 @@ def seed_demo_history(sim: SimulatedTwilio, account: DemoAccount, now: datetime)
         (now - day + 20 * minute, PRIYA.number, toll_free, "inbound", "C"),
     ]
     for at, from_, to, direction, body in history:
-        sim.add_history_message(from_=from_, to=to, body=body, at=at, direction=direction)
+        sim.add_history_message(
+            from_=from_,
+            to=to,
+            body=body,
+            at=at,
+            direction=direction,
+            sid=history_sid(account, from_, to, body),
+        )
+    oakridge = "Hi, this is Demo Dental Care returning your call about the prescription."
     sim.add_history_message(
         from_=local,
         to=OAKRIDGE.number,
-        body="Hi, this is Demo Dental Care returning your call about the prescription.",
+        body=oakridge,
         at=now - day - 3 * timedelta(hours=1),
         direction="outbound-api",
         status="undelivered",
         error_code=30006,
+        sid=history_sid(account, local, OAKRIDGE.number, oakridge),
     )
+
+
+def history_sid(account: DemoAccount, from_: str, to: str, body: str) -> str:
+    """The same SID for the same history message in every run of the demo.
+
+    The history is laid out again, relative to "now", each time the demo starts; with
+    fresh SIDs every start's backfill stored the last day of it once more (as new, unread,
+    announced texts).  Stable SIDs let the store's insert-by-SID recognise it.
+    """
+    digest = hashlib.sha256(f"{account.account_sid}|{from_}|{to}|{body}".encode()).hexdigest()
+    return "SM" + digest[:32]
 
 
 class DemoTwilio:

@@ -287,13 +287,21 @@ class SimulatedTwilio:
         status: str | None = None,
         media: Sequence[tuple[str, bytes]] = (),
         error_code: int | None = None,
+        sid: str | None = None,
     ) -> Message:
-        """A message that happened in the past: no webhook, no callbacks, no events."""
+        """A message that happened in the past: no webhook, no callbacks, no events.
+
+        ``sid`` fixes its SID (the demo's history keeps the same SIDs from run to run).
+        """
         ours = to if direction == "inbound" else from_
         number = self._number_or_raise(ours)
         message = _history_message(
             number.account_sid, from_, to, body, at, direction, status, media, error_code
         )
+        if sid is not None:
+            message.sid = sid
+            for item in message.media:
+                item.message_sid = sid
         self.state.add_messages([message], emit=False)
         return message
 

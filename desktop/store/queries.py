@@ -62,6 +62,8 @@ class MessageRow(NamedTuple):
     outbox_state: str | None = None
     outbox_error: str = ""
     media: tuple[MediaRow, ...] = ()
+    #: An auto-reply Twoway answered with (TwiML), not typed by staff.
+    automatic: bool = False
 
     @property
     def key(self) -> tuple[int, int]:
@@ -160,7 +162,8 @@ def total_unread(conn: sqlite3.Connection) -> int:
 _MESSAGE_SELECT: Final = """
     SELECT m.id, m.sid, m.conversation_id, m.direction, m.from_number, m.to_number, m.body,
            m.status, m.error_code, m.num_segments, m.num_media, m.created_at,
-           m.from_city, m.from_state, m.from_zip, m.from_country, o.state, o.last_error
+           m.from_city, m.from_state, m.from_zip, m.from_country, o.state, o.last_error,
+           m.automatic
     FROM messages m LEFT JOIN outbox o ON o.message_id = m.id
 """
 
@@ -187,6 +190,7 @@ def _messages(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[Mes
             outbox_state=r[16],
             outbox_error=r[17] or "",
             media=media_by_message.get(r[0], ()),
+            automatic=bool(r[18]),
         )
         for r in rows
     ]

@@ -137,6 +137,30 @@ CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
 END;
 """
 
+#: The front desk: a note per contact, automatic replies marked (and found again when the
+#: backfill sees Twilio's record of them), drafts per conversation, and when each customer
+#: last got the away message (so a restart does not send it twice).
+V2_FRONT_DESK: Final = """
+ALTER TABLE contacts ADD COLUMN note TEXT NOT NULL DEFAULT '';
+
+ALTER TABLE messages ADD COLUMN automatic INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX messages_unconfirmed_automatic ON messages (conversation_id, created_at)
+    WHERE sid IS NULL AND automatic = 1;
+
+CREATE TABLE drafts (
+    conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+    body            TEXT NOT NULL DEFAULT '',
+    -- JSON list of file paths, in order
+    attachments     TEXT NOT NULL DEFAULT '[]',
+    updated_at      INTEGER NOT NULL
+);
+
+CREATE TABLE away_replies (
+    contact_id      INTEGER PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,
+    sent_at         INTEGER NOT NULL
+);
+"""
+
 #: MIGRATIONS[i] takes the database from version i to version i + 1.
-MIGRATIONS: Final[tuple[str, ...]] = (V1,)
+MIGRATIONS: Final[tuple[str, ...]] = (V1, V2_FRONT_DESK)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -150,7 +150,9 @@ def insert_message(tx: Tx, msg: NewMessage) -> InsertResult:
             apply_status(tx, StatusUpdate(msg.sid, msg.status, msg.error_code))
             return InsertResult(int(row[0]), int(row[1]), created=False)
         if msg.direction is Direction.OUTBOUND:
-            adopted = _adopt_unconfirmed_send(tx, msg)
+            from desktop.store import auto_replies  # imports this module
+
+            adopted = _adopt_unconfirmed_send(tx, msg) or auto_replies.adopt(tx, msg)
             if adopted is not None:
                 return adopted
 

@@ -368,4 +368,5 @@ def to_new_message(
         media=media,
         messaging_service_sid=remote.messaging_service_sid,
         unread=unread and inbound,
+        twilio_direction=remote.direction,
     )
