@@ -329,6 +329,8 @@ class CoreOptions(NamedTuple):
     environ: Mapping[str, str] | None = None
     #: How fast the demo's simulated customers live (tests and screenshots speed it up).
     demo_speed: float = 1.0
+    #: Poll Twilio this often instead of the setting (the soak benchmark's accelerated week).
+    poll_interval_s: float | None = None
 
 
 @dataclass(frozen=True)

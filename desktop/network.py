@@ -210,7 +210,7 @@ class Network:
             connection=self._board,
             outgoing_media_dir=self._paths.outgoing_media,
             phone_number=phone,
-            poll_interval_s=self._settings.value.poll_interval_s,
+            poll_interval_s=self._options.poll_interval_s or self._settings.value.poll_interval_s,
         )
         self.sync.start()
         if url:

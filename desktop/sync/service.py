@@ -135,6 +135,8 @@ class SyncService:
         #: The last automatic webhook attempt (the UI asks the user when it needs consent).
         self.webhook_result: WebhookResult | None = None
         self.last_backfill: BackfillResult | None = None
+        #: Light backfills run so far (diagnostics and the soak benchmark).
+        self.polls = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -339,6 +341,7 @@ class SyncService:
         self._backfill("start", light=False)
 
     def _poll(self) -> None:
+        self.polls += 1
         self._backfill("poll", light=True)
         if not self._public_url():
             poll_statuses(self._store, self.gateway, now_ms=writes.now_ms())

@@ -300,7 +300,9 @@ def post_webhook(core: Core, params: dict[str, str]) -> int:
                 "X-Twilio-Signature": sign(PUBLIC_URL + "/twilio/sms", params),
             },
         )
-        return conn.getresponse().status
+        response = conn.getresponse()
+        response.read()
+        return response.status
     finally:
         conn.close()
 

@@ -80,7 +80,9 @@ def _post(forwarder: str, public_url: str, params: dict[str, str], token: str) -
         conn = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=5)
         try:
             conn.request("POST", "/twilio/sms", form_body(params), headers)
-            return conn.getresponse().status
+            response = conn.getresponse()
+            response.read()
+            return response.status
         finally:
             conn.close()
     except OSError:

@@ -25,7 +25,9 @@ def _post(port: int, params: dict[str, str]) -> int | None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
         conn.request("POST", "/twilio/sms", form_body(params), headers)
-        return conn.getresponse().status
+        response = conn.getresponse()
+        response.read()
+        return response.status
     except (OSError, http.client.HTTPException):
         return None
     finally:

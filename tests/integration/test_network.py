@@ -72,7 +72,9 @@ def post_through_edge(forwarder: str, public_url: str, params: dict[str, str], t
     conn = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=10)
     try:
         conn.request("POST", "/twilio/sms", form_body(params), headers)
-        return conn.getresponse().status
+        response = conn.getresponse()
+        response.read()
+        return response.status
     finally:
         conn.close()
 

@@ -41,7 +41,9 @@ def _post_webhook(env: SyncEnv, params: dict[str, str]) -> int:
                 "X-Twilio-Signature": signature,
             },
         )
-        return conn.getresponse().status
+        response = conn.getresponse()
+        response.read()
+        return response.status
     finally:
         conn.close()
 
