@@ -117,7 +117,7 @@ def _jpeg() -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, b"JPEG")
+    image.save(buffer, "JPEG")  # type: ignore[call-overload]  # the stubs want bytes, Qt a str
     return bytes(data.data())
 
 
