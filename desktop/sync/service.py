@@ -37,6 +37,7 @@ from desktop.gateway.rest_types import AccountInfo, IncomingNumber, TwilioProble
 from desktop.store import queries, writes
 from desktop.store.service import Store
 from desktop.sync.backfill import BackfillCancelled, Backfiller, BackfillResult, progress_text
+from desktop.sync.messaging_services import ServiceDirectoryCache, ServiceSender
 from desktop.sync.outbox import OutboxPolicy, OutboxWorker, Shelf, is_network
 from desktop.sync.poller import poll_statuses
 from desktop.sync.webhook_config import WebhookConfigurator, WebhookOutcome, WebhookResult
@@ -95,9 +96,11 @@ class SyncService:
         self._safety_interval_s = safety_interval_s
         self._retry_delays = retry_delays_s
         self.gateway = gateway or RestGateway(credentials, api_base_url)
+        #: Which Messaging Service each number is in: sends go through it, webhooks follow it.
+        self.services = ServiceDirectoryCache(lambda: self.gateway.messaging)
         self.outbox = OutboxWorker(
             store,
-            self.gateway,
+            ServiceSender(self.gateway, self.services),
             outgoing_media_dir=outgoing_media_dir,
             public_url=public_url,
             shelf=shelf,
@@ -107,7 +110,9 @@ class SyncService:
         self.backfiller = Backfiller(
             store, self.gateway, page_size=backfill_page_size, first_sync_days=first_sync_days
         )
-        self.webhooks = WebhookConfigurator(self.gateway, store, settings, save_settings)
+        self.webhooks = WebhookConfigurator(
+            self.gateway, store, settings, save_settings, services=self.services
+        )
         self._cond = threading.Condition()
         self._tasks: deque[_Backfill | _UrlChanged] = deque()
         self._stopping = False
