@@ -42,17 +42,18 @@ class StoreIngest:
         if not result.created:
             logger.info("Webhook for %s was a duplicate; acknowledged again", message.sid)
             return None
-        return self._auto_reply(result.conversation_id, message.body)
+        return self._auto_reply(result.conversation_id, message)
 
     def store_status(self, update: StatusUpdate) -> None:
         self._store.writer.call(
             lambda tx: writes.apply_status(tx, update), timeout=COMMIT_TIMEOUT_S
         )
 
-    def _auto_reply(self, conversation_id: int, body: str) -> str | None:
+    def _auto_reply(self, conversation_id: int, message: InboundMessage) -> str | None:
         """The "we got your message" answer, at most twice a day per conversation."""
         text = self._auto_reply_text().strip()
-        if not text or optout.classify(body) is not optout.Keyword.NONE:
+        keyword = optout.keyword_for(message.body, message.opt_out_type)
+        if not text or keyword is not optout.Keyword.NONE:
             return None  # Twilio answers STOP/START/HELP itself
         now = time.monotonic()
         with self._lock:

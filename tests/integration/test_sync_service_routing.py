@@ -203,3 +203,38 @@ def test_a_number_that_left_its_service_is_sent_from_plainly_after_one_refusal(
     assert (remote.from_, remote.messaging_service_sid) == (OUR_NUMBER, None)
     assert env.sim.create_attempt_count(CUSTOMER, "Still there?") == 2
     assert env.sim.create_count(CUSTOMER, "Still there?") == 1
+
+
+def _opted_out(env: SyncEnv, contact: str = CUSTOMER) -> int | None:
+    row = (
+        env.store.reader()
+        .execute(
+            "SELECT c.opted_out FROM conversations c JOIN contacts k ON k.id = c.contact_id "
+            "WHERE k.e164 = ? AND c.our_number = ?",
+            (contact, OUR_NUMBER),
+        )
+        .fetchone()
+    )
+    return None if row is None else int(row[0])
+
+
+def test_advanced_opt_out_keywords_drive_the_opt_out_state(env: SyncEnv) -> None:
+    env.settings.auto_reply_text = "Thanks, we will answer soon."
+    mg = env.sim.add_messaging_service([OUR_NUMBER], friendly_name="Pearl Dental")
+    _started(env)
+    plain = env.sim.send_inbound(CUSTOMER, OUR_NUMBER, "ARRET")  # Advanced Opt-Out is off
+    wait_until(lambda: _stored(env, plain.sid))
+    assert _opted_out(env) == 0
+
+    env.sim.console.set_advanced_opt_out(mg, {"STOP": ["arret"], "START": ["reprendre"]})
+    stop = env.sim.send_inbound(CUSTOMER, OUR_NUMBER, "Arret")
+    wait_until(lambda: _stored(env, stop.sid))
+    [attempt] = env.sim.wait_for_deliveries(1, kind="incoming", message_sid=stop.sid)
+    assert attempt.param("OptOutType") == "STOP"
+    assert "<Message>" not in attempt.response_body  # no auto-reply to an opt-out
+    assert _opted_out(env) == 1
+    assert env.sim.is_opted_out(CUSTOMER, OUR_NUMBER)
+
+    start = env.sim.send_inbound(CUSTOMER, OUR_NUMBER, "reprendre")
+    wait_until(lambda: _stored(env, start.sid))
+    assert _opted_out(env) == 0
