@@ -33,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parsed = cli.parse(sys.argv[1:] if argv is None else argv)
     if isinstance(parsed, cli.ExportArgs):
         return cli.run_export(parsed)
+    if isinstance(parsed, cli.DoctorArgs):
+        return cli.run_doctor(parsed)
     from desktop.config import Paths, default_data_dir
     from desktop.logs import setup_logging
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from desktop.config import EnvironmentOverrides, Paths, Settings, TunnelMode
 from desktop.domain.connection import ConnectionBoard, Link
+from desktop.readiness.runtime import RuntimePublisher
 from desktop.secrets import Secret, SecretStore, SecretsUnavailable
 
 if TYPE_CHECKING:
@@ -74,6 +75,13 @@ class Network:
         self._reachable_url: str | None = None
         #: The user agreed to take over a number that points elsewhere.
         self._force_webhook = False
+        #: state/running.json for ``twoway doctor`` (public URL, receiver port; no secrets).
+        self.runtime = RuntimePublisher(
+            paths.state,
+            lambda: self.receiver.port if self.receiver is not None else None,
+            lambda: self._settings().poll_interval_s,
+        )
+        connection.subscribe(self.runtime.on_snapshot)
 
     # -- what other parts ask -----------------------------------------------------------------
 
@@ -125,6 +133,7 @@ class Network:
                 self.media_auth,
             )
             self.media.start()
+            self.runtime.on_snapshot(self._board.snapshot)
         if self.credentials is None:
             if not self._board.snapshot.problem:
                 self._board.update(
@@ -327,6 +336,7 @@ class Network:
 
     def stop(self) -> None:
         """Quit: restore the webhook if asked, close the tunnel, stop listening, stop the demo."""
+        self.runtime.clear()
         self._stop_sync_and_tunnel(restore=True)
         if self.receiver is not None:
             self.receiver.stop()

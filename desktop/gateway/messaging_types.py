@@ -126,7 +126,7 @@ class InboundRoute:
                     "neither delivered nor kept in the message log."
                 )
             return (
-                f"Twilio posts texts to {self.phone_number} to {self.url}, the address of "
+                f"Twilio posts texts for {self.phone_number} to {self.url}, the address of "
                 f"its Messaging Service {service.label} (the number's own webhook is ignored)."
             )
         via = (
@@ -136,7 +136,7 @@ class InboundRoute:
         )
         if self.dropped:
             return f"{self.phone_number} has no webhook, so Twilio posts its texts nowhere{via}."
-        return f"Twilio posts texts to {self.phone_number} to {self.url}{via}."
+        return f"Twilio posts texts for {self.phone_number} to {self.url}{via}."
 
 
 def inbound_route(number: IncomingNumber, directory: ServiceDirectory) -> InboundRoute:

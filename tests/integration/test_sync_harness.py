@@ -135,12 +135,14 @@ class SyncEnv:
 
 
 @contextmanager
-def sync_env(tmp_path: Path, *, with_receiver: bool = True) -> Iterator[SyncEnv]:
+def sync_env(
+    tmp_path: Path, *, with_receiver: bool = True, config: SimulatorConfig = FAST_SIM
+) -> Iterator[SyncEnv]:
     """Simulator with our number, a fresh store, and (optionally) the real receiver."""
     paths = Paths(tmp_path / "data")
     paths.create()
     with ExitStack() as stack:
-        sim = SimulatedTwilio(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, config=FAST_SIM)
+        sim = SimulatedTwilio(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, config=config)
         sim.start()
         stack.callback(sim.stop)
         sim.add_number(OUR_NUMBER)
