@@ -127,7 +127,7 @@ def _run(
     sections: tuple[NumberSection, ...] = ()
     if ctx.other_numbers and directory is not None:
         sections = tuple(
-            _section(ctx, api, other, directory)
+            _section(api, other, directory)
             for other in account.sms_numbers
             if number is None or other.sid != number.sid
         )
@@ -164,11 +164,17 @@ def _number_checks(
 
 
 def _section(
-    ctx: ReadinessContext, api: RestGateway, number: IncomingNumber, directory: ServiceDirectory
+    api: RestGateway, number: IncomingNumber, directory: ServiceDirectory
 ) -> NumberSection:
-    _, checks = _number_checks(ctx, api, number, directory)
-    label = number.friendly_name or display(number.e164, region_of(number.e164))
-    return NumberSection(number.e164, label, (_describe_number(number), *checks))
+    """Can another of the account's numbers text?  (Twoway receives webhooks on the chosen
+    number only; texts to the others come in from Twilio's log, so no route check.)"""
+    label = number.friendly_name if _real_name(number) else ""
+    checks = (
+        _describe_number(number),
+        check_us_a2p(api.messaging, number, directory),
+        check_toll_free(api.messaging, number),
+    )
+    return NumberSection(number.e164, label or display(number.e164, region_of(number.e164)), checks)
 
 
 def _not_checked(check_id: str, until: str) -> Check:

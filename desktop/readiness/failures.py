@@ -85,7 +85,8 @@ def check_recent_failures(database: Path | None, now_ms: int, days: int) -> Chec
         f"{g.count} × {'error ' + str(g.code) if g.code else 'unknown'} ({g.meaning})"
         for g in groups
     )
-    detail = f"{total} texts failed in the last {days} days: {parts}."
+    texts = "1 text" if total == 1 else f"{total} texts"
+    detail = f"{texts} failed in the last {days} days: {parts}."
     blocking = [g for g in groups if g.code in BLOCKING_CODES]
     if blocking:
         worst = blocking[0]

@@ -496,7 +496,9 @@ def test_recent_failures_of_single_customers_do_not_block(tmp_path: Path) -> Non
         )
         check = clinic.check("recent_failures")
         assert check["ok"] is True
-        assert "1 × error 30006 (landline or unreachable carrier)" in check["detail"]
+        assert check["detail"].startswith(
+            "1 text failed in the last 7 days: 1 × error 30006 (landline or unreachable carrier)"
+        )
         assert "single customers" in check["fix"]
 
 
