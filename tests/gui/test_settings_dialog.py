@@ -217,6 +217,19 @@ def test_restore_is_off_when_no_previous_webhook_is_remembered(qtbot, backend, s
     assert not dialog.restore_on_quit.isEnabled()
 
 
+def test_restore_is_offered_for_a_messaging_service_twoway_changed(
+    qtbot, backend, settings
+) -> None:
+    from desktop.sync.webhook_config import SERVICE_ROUTES_KEY, ServiceRouteBackup
+
+    settings.previous_sms_urls = {}
+    backup = ServiceRouteBackup("MG" + "5" * 32, PREVIOUS, number_sid=FRONT_DESK.sid)
+    settings.extra[SERVICE_ROUTES_KEY] = {backup.service_sid: backup.to_json()}
+    dialog = open_dialog(qtbot, backend, settings)
+    assert PREVIOUS in dialog.previous_text.text()
+    assert dialog.restore_button.isEnabled()
+
+
 def test_escape_closes_without_saving(qtbot, backend, settings) -> None:
     dialog = open_dialog(qtbot, backend, settings)
     dialog.tunnel.set_choice(TunnelChoice.POLL)
