@@ -178,7 +178,7 @@ def _section(
 
 
 def _not_checked(check_id: str, until: str) -> Check:
-    return Check.not_applicable(check_id, f"Not checked until {until}.", "Fix the checks above.")
+    return Check.not_checked(check_id, until)
 
 
 # -- the number ----------------------------------------------------------------------------

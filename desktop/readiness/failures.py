@@ -94,7 +94,7 @@ def check_recent_failures(database: Path | None, now_ms: int, days: int) -> Chec
         return Check.failed(
             RECENT_FAILURES,
             detail,
-            f"{explain_error_code(worst.code)} Until then every text to US phones fails; "
+            f"{explain_error_code(worst.code)}. Until then every text to US phones fails; "
             "see the registration checks above.",
         )
     return Check.passed(

@@ -57,6 +57,26 @@ class Check:
     title: str
     detail: str
     fix: str
+    #: Not applicable only because an earlier check failed (shown as "not checked").
+    skipped: bool = False
+
+    @property
+    def state_note(self) -> str:
+        """ " (does not apply)" / " (not checked)" after the title of a null check."""
+        if self.ok is not None:
+            return ""
+        return " (not checked)" if self.skipped else " (does not apply)"
+
+    @classmethod
+    def not_checked(cls, check_id: str, until: str) -> Check:
+        return cls(
+            check_id,
+            None,
+            TITLES[check_id],
+            f"Not checked until {until}.",
+            "Fix the checks above.",
+            True,
+        )
 
     @classmethod
     def passed(cls, check_id: str, detail: str, fix: str = NOTHING_TO_DO) -> Check:
@@ -131,10 +151,9 @@ class Report:
 def _check_lines(checks: Iterable[Check]) -> list[str]:
     lines: list[str] = []
     for check in checks:
-        suffix = " (does not apply)" if check.ok is None else ""
-        lines.append(f"{_MARKS[check.ok]} {check.title}{suffix}")
+        lines.append(f"{_MARKS[check.ok]} {check.title}{check.state_note}")
         lines.extend(_wrapped(check.detail))
-        if check.ok is not True and check.fix and check.fix != NOTHING_TO_DO:
+        if check.ok is not True and not check.skipped and check.fix != NOTHING_TO_DO:
             lines.extend(_wrapped(f"What to do: {check.fix}"))
     return lines
 

@@ -80,8 +80,7 @@ class CheckRow(QFrame):
         outer.addWidget(self.mark, 0, Qt.AlignmentFlag.AlignTop)
         lines = QVBoxLayout()
         lines.setSpacing(2)
-        suffix = " (does not apply)" if check.ok is None else ""
-        lines.addWidget(_label(check.title + suffix, self, bold=True))
+        lines.addWidget(_label(check.title + check.state_note, self, bold=True))
         self.detail = _label(check.detail, self, object_name="readinessDetail")
         lines.addWidget(self.detail)
         self.fix: QLabel | None = None

@@ -183,6 +183,11 @@ def test_no_credentials_block_and_the_rest_is_not_checked(clinic: Clinic) -> Non
     credentials = report["checks"][0]
     assert "No Twilio credentials" in credentials["detail"]
     assert "TWILIO_ACCOUNT_SID" in credentials["fix"]
+    text_code, text = clinic.text(TWILIO_ACCOUNT_SID="", TWILIO_AUTH_TOKEN="")
+    assert text_code == 1
+    assert "[!!] Twilio sign-in" in text
+    assert "[--] Your number (not checked)" in text
+    assert "Not ready: “Twilio sign-in” needs attention." in text
 
 
 def test_a_refused_keyring_is_explained_and_environment_credentials_need_none(
