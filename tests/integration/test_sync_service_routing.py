@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from desktop.config import WebhookPolicy
 from desktop.sync.service import SyncService
 from desktop.sync.webhook_config import (
     SERVICE_ROUTES_KEY,
@@ -238,3 +239,27 @@ def test_advanced_opt_out_keywords_drive_the_opt_out_state(env: SyncEnv) -> None
     start = env.sim.send_inbound(CUSTOMER, OUR_NUMBER, "reprendre")
     wait_until(lambda: _stored(env, start.sid))
     assert _opted_out(env) == 0
+
+
+def test_a_new_tunnel_address_replaces_ours_on_the_service_and_quit_restores_it(
+    env: SyncEnv,
+) -> None:
+    mg = env.sim.add_messaging_service(
+        [OUR_NUMBER], friendly_name="CRM", inbound_request_url=FOREIGN
+    )
+    service = _started(env)
+    service.configure_webhook(force=True)
+    assert env.receiver is not None
+    new_url = f"http://localhost:{env.receiver.port}"
+    env.public_url = new_url
+    moved = service.configure_webhook()  # ours replaces ours: no question
+    assert moved.outcome is WebhookOutcome.POINTED
+    assert env.sim.console.service(mg).inbound_request_url == f"{new_url}/twilio/sms"
+    assert previous_address(env.settings, _number_sid(env)) == FOREIGN  # still the CRM's
+
+    assert service.restore_on_quit() is None  # the user did not choose "only while it runs"
+    env.settings.webhook_policy = WebhookPolicy.RESTORE_ON_QUIT
+    restored = service.restore_on_quit()
+    assert restored is not None
+    assert restored.outcome is WebhookOutcome.RESTORED
+    assert env.sim.console.service(mg).inbound_request_url == FOREIGN
