@@ -37,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.frontdesk import commands
 
         return commands.run(parsed)
+    if isinstance(parsed, cli.DoctorArgs):
+        return cli.run_doctor(parsed)
     from desktop.config import Paths, default_data_dir
     from desktop.logs import setup_logging
 

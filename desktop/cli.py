@@ -1,5 +1,6 @@
-"""The command line (part of the contract in DESIGN.md): the app's options, ``export``, and
-the front desk's ``config`` and ``contacts`` files (run by :mod:`desktop.frontdesk.commands`)."""
+"""The command line (part of the contract in DESIGN.md): the app's options, ``export``,
+``doctor``, and the front desk's ``config`` and ``contacts`` files (run by
+:mod:`desktop.frontdesk.commands`)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,11 @@ def _front_desk_parser(topic: str) -> argparse.ArgumentParser:
     return parser
 
 
+class DoctorArgs(NamedTuple):
+    data_dir: Path | None
+    json: bool
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -98,8 +104,9 @@ def _app_parser() -> argparse.ArgumentParser:
         prog="twoway",
         description=f"{APP_NAME}: text your customers from your desktop through your Twilio "
         "number.",
-        epilog="Run 'twoway export --help' to export conversations, 'twoway config --help' "
-        "and 'twoway contacts --help' for the front-desk setup and contacts.",
+        epilog="Run 'twoway export --help' to export conversations, 'twoway doctor' to check "
+        "whether texting works, 'twoway config --help' and 'twoway contacts --help' for the "
+        "front-desk setup and contacts.",
     )
     parser.add_argument(
         "--demo",
@@ -155,11 +162,26 @@ def _export_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse(argv: Sequence[str]) -> AppArgs | ExportArgs | FrontDeskArgs:
+def _doctor_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="twoway doctor",
+        description="Can I text yet? Check the Twilio sign-in, the number, where its texts "
+        "go, US registration and whether Twilio reaches Twoway. Exit status 0 when ready, "
+        "1 when something blocks.",
+    )
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="the data folder to check")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    return parser
+
+
+def parse(argv: Sequence[str]) -> AppArgs | ExportArgs | DoctorArgs | FrontDeskArgs:
     args = list(argv)
     if args and args[0] == "export":
         ns = _export_parser().parse_args(args[1:])
         return ExportArgs(ns.data_dir, ns.demo, ns.format, ns.output)
+    if args and args[0] == "doctor":
+        ns = _doctor_parser().parse_args(args[1:])
+        return DoctorArgs(ns.data_dir, ns.json)
     if args and args[0] in _FRONT_DESK_HELP:
         ns = _front_desk_parser(args[0]).parse_args(args[1:])
         return FrontDeskArgs(
@@ -207,3 +229,11 @@ def run_export(args: ExportArgs) -> int:
         return 1
     print(f"Exported {count} messages.", file=sys.stderr)
     return 0
+
+
+def run_doctor(args: DoctorArgs) -> int:
+    from desktop.readiness.doctor import run_doctor as doctor
+
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")  # a console that cannot show “quotes”
+    return doctor(args.data_dir, args.json)

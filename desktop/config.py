@@ -121,6 +121,17 @@ class WebhookPolicy(StrEnum):
     RESTORE_ON_QUIT = "restore_on_quit"
 
 
+class ServiceRoute(msgspec.Struct, frozen=True, kw_only=True):
+    """A Messaging Service's incoming-message setting before Twoway changed it."""
+
+    inbound_request_url: str = ""
+    inbound_method: str = "POST"
+    fallback_url: str = ""
+    use_inbound_webhook_on_number: bool = False
+    #: The number Twoway was setting up when it changed the service.
+    number_sid: str = ""
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The user's choices, as an immutable value.
 
@@ -141,6 +152,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_policy: WebhookPolicy = WebhookPolicy.KEEP
     #: The number's sms_url before Twoway took it over, by phone number SID.
     previous_sms_urls: dict[str, str] = msgspec.field(default_factory=dict)
+    #: A Messaging Service's routing before Twoway took it over, by service SID.
+    previous_service_routes: dict[str, ServiceRoute] = msgspec.field(default_factory=dict)
     #: Set once the setup wizard finished; lets the first paint skip the keyring.
     configured: bool = False
     tray_hint_shown: bool = False
@@ -153,6 +166,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             if key != "extra":
                 _check_field(key, value)
         return msgspec.structs.replace(self, **changes)
+
+    def with_previous_service_route(self, service_sid: str, route: ServiceRoute | None) -> Settings:
+        """Remember (or, with None, forget) a service's routing Twoway replaced."""
+        routes = {k: v for k, v in self.previous_service_routes.items() if k != service_sid}
+        if route is not None:
+            routes[service_sid] = route
+        return msgspec.structs.replace(self, previous_service_routes=routes)
 
     def with_previous_sms_url(self, number_sid: str, url: str | None) -> Settings:
         """Remember (or, with None, forget) the webhook Twoway replaced on a number."""
@@ -204,7 +224,7 @@ def _expected(kind: Any) -> str:
     if isinstance(kind, mi.StrType):
         return "text"
     if isinstance(kind, mi.DictType):
-        return "an object of names and text values"
+        return "an object (names and their values)"
     return "a different kind of value"
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from desktop.config import CoreOptions, EnvironmentOverrides, Paths, SettingsStore, TunnelMode
 from desktop.credentials import CredentialSource, TwilioCredentials, load_credentials
 from desktop.domain.connection import ConnectionBoard, Link
+from desktop.readiness.runtime import RuntimePublisher
 from desktop.secrets import Secret, SecretsLocked, SecretStore, SecretsUnavailable
 
 if TYPE_CHECKING:
@@ -83,6 +84,13 @@ class Network:
         self._reachable_url: str | None = None
         #: The user agreed to take over a number that points elsewhere.
         self._force_webhook = False
+        #: state/running.json for ``twoway doctor`` (public URL, receiver port; no secrets).
+        self.runtime = RuntimePublisher(
+            paths.state,
+            lambda: self.receiver.port if self.receiver is not None else None,
+            lambda: self._settings.value.poll_interval_s,
+        )
+        connection.subscribe(self.runtime.on_snapshot)
 
     # -- what other parts ask -----------------------------------------------------------------
 
@@ -135,6 +143,7 @@ class Network:
                 self.media_auth,
             )
             self.media.start()
+            self.runtime.on_snapshot(self._board.snapshot)
         if self.credentials is None:
             if not self._board.snapshot.problem:
                 self._board.update(
@@ -354,6 +363,7 @@ class Network:
         message stays in its log for the next start's backfill, instead of being
         acknowledged while the database is closing.
         """
+        self.runtime.clear()
         if self.receiver is not None:
             self.receiver.stop()
         self._stop_sync_and_tunnel(restore=True)

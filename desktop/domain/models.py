@@ -17,6 +17,8 @@ ACCOUNT_SID_RE: Final = re.compile(r"^AC[0-9a-fA-F]{32}$")
 MEDIA_SID_RE: Final = re.compile(r"^ME[0-9a-fA-F]{32}$")
 MAX_MEDIA: Final = 10
 MAX_BODY_CHARS: Final = 1600
+#: What Advanced Opt-Out reports in a webhook's ``OptOutType``.
+OPT_OUT_TYPES: Final = frozenset({"STOP", "START", "HELP"})
 
 
 class Direction(StrEnum):
@@ -74,6 +76,9 @@ class InboundMessage:
     from_geo: Geo = field(default_factory=Geo)
     to_geo: Geo = field(default_factory=Geo)
     messaging_service_sid: str = ""
+    #: Advanced Opt-Out: "STOP", "START" or "HELP" when the text matched one of the
+    #: service's (possibly custom) keywords; "" otherwise.
+    opt_out_type: str = ""
 
     @classmethod
     def from_form(cls, form: Mapping[str, str]) -> InboundMessage:
@@ -111,7 +116,13 @@ class InboundMessage:
             from_geo=Geo.from_form(form, "From"),
             to_geo=Geo.from_form(form, "To"),
             messaging_service_sid=form.get("MessagingServiceSid", ""),
+            opt_out_type=_opt_out_type(form.get("OptOutType", "")),
         )
+
+
+def _opt_out_type(raw: str) -> str:
+    value = raw.strip().upper()
+    return value if value in OPT_OUT_TYPES else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +192,8 @@ class NewMessage:
     #: Twilio's own direction when known from its log ("outbound-reply" for a TwiML
     #: answer, "outbound-api" for a REST send); "" otherwise.
     twilio_direction: str = ""
+    #: Advanced Opt-Out's verdict from the webhook (see :class:`InboundMessage`).
+    opt_out_type: str = ""
 
     @property
     def our_number(self) -> str:
@@ -208,6 +221,7 @@ class NewMessage:
             from_geo=msg.from_geo,
             to_geo=msg.to_geo,
             messaging_service_sid=msg.messaging_service_sid,
+            opt_out_type=msg.opt_out_type,
         )
 
 

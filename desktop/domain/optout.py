@@ -5,6 +5,10 @@ and still forwards the message to our webhook.  Recognising them lets the thread
 "This customer has opted out" before staff type a reply that would fail with 21610.
 Only a message that is the keyword alone counts: "please stop texting me" does not
 opt out at Twilio, so it must not look as if it did here.
+
+A Messaging Service with Advanced Opt-Out can add its own keywords ("ARRET", "BAJA"); its
+webhooks then say which kind matched in ``OptOutType``, and that verdict wins
+(:func:`keyword_for`): Twilio acted on it whatever the words were.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import unicodedata
 from enum import StrEnum
 from typing import Final
 
-__all__ = ["HELP_WORDS", "OPT_IN_WORDS", "OPT_OUT_WORDS", "Keyword", "classify"]
+__all__ = ["HELP_WORDS", "OPT_IN_WORDS", "OPT_OUT_WORDS", "Keyword", "classify", "keyword_for"]
 
 
 class Keyword(StrEnum):
@@ -47,3 +51,17 @@ def classify(body: str) -> Keyword:
     if not word.isascii() or any(ch.isspace() for ch in word):
         return Keyword.NONE
     return _WORDS.get(word.upper(), Keyword.NONE)
+
+
+_OPT_OUT_TYPES: Final[dict[str, Keyword]] = {
+    "STOP": Keyword.OPT_OUT,
+    "START": Keyword.OPT_IN,
+    "HELP": Keyword.HELP,
+}
+
+
+def keyword_for(body: str, opt_out_type: str = "") -> Keyword:
+    """What the text did at Twilio: Advanced Opt-Out's ``OptOutType`` when the webhook
+    carries one (custom keywords included), else :func:`classify` of the body."""
+    verdict = _OPT_OUT_TYPES.get(opt_out_type.strip().upper())
+    return verdict if verdict is not None else classify(body)

@@ -29,6 +29,7 @@ __all__ = [
     "OurNumber",
     "SenderChoice",
     "choose_sender",
+    "country_name",
     "display",
     "is_short_code",
     "number_kind",
@@ -332,6 +333,11 @@ _COMMON_NAMES: Final[dict[str, str]] = {
     "PR": "Puerto Rico",
     "JM": "Jamaica",
 }
+
+
+def country_name(region: str) -> str:
+    """An English country name that reads well mid-sentence ("the United States")."""
+    return _country_name(region.upper())
 
 
 def _country_name(region: str) -> str:

@@ -12,6 +12,11 @@ module is imported while the window is being painted.  Each thread gets its own 
 the client lives in that thread's local storage only, so its connections close when the
 thread ends or the gateway is closed — the threads are long-lived workers, so the number
 of sessions stays flat however many polls run.
+
+With ``TWOWAY_TWILIO_API_URL`` every Twilio product is sent to that base (see
+:func:`routed_url`): ``api.twilio.com`` as base + path, any other product as base +
+``/<product>`` + path, so the simulator serves them all on one port.  The Messaging API
+(services, A2P 10DLC, toll-free verification) is in :mod:`desktop.gateway.messaging`.
 """
 
 from __future__ import annotations
@@ -24,10 +29,33 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import urlsplit
 
+from desktop.gateway.rest_errors import (
+    RateLimited,
+    explain_error_code,
+    network_problem,
+    problem_for,
+)
 from desktop.gateway.rest_types import AccountInfo, IncomingNumber, TwilioProblem
+
+if TYPE_CHECKING:
+    from desktop.gateway.messaging import MessagingApi
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "RateLimited",
+    "RemoteMedia",
+    "RemoteMessage",
+    "RestCredentials",
+    "RestGateway",
+    "SentMessage",
+    "explain_error_code",
+    "network_problem",
+    "problem_for",
+    "routed_url",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -45,16 +73,6 @@ class RestCredentials(Protocol):
 
     @property
     def rest_auth(self) -> tuple[str, str]: ...
-
-
-class RateLimited(TwilioProblem):
-    """Twilio asked us to slow down; ``retry_after_s`` is its ``Retry-After`` when given."""
-
-    def __init__(
-        self, message: str, *, code: int | None, status: int | None, retry_after_s: float | None
-    ) -> None:
-        super().__init__(message, code=code, status=status, permanent=False, maybe_sent=False)
-        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,189 +117,28 @@ class SentMessage:
     error_code: int | None = None
 
 
-# -- error codes in plain words --------------------------------------------------------------
-
-#: Errors a REST call can fail with: (what to tell staff, whether retrying can help).
-_REST_ERRORS: Final[dict[int, tuple[str, bool]]] = {
-    20003: (
-        "Twilio did not accept the Account SID and Auth Token (or API key). "
-        "Check them in Settings.",
-        True,
-    ),
-    20404: ("Twilio could not find that on your account.", True),
-    20429: ("Twilio is limiting how fast messages go out. Twoway will try again shortly.", False),
-    21211: (
-        "Twilio says the number you are texting is not a valid phone number. Check it for a typo.",
-        True,
-    ),
-    21212: (
-        "Twilio does not accept the number this message would be sent from. "
-        "Choose another of your numbers in Settings.",
-        True,
-    ),
-    21408: (
-        "Your Twilio account is not allowed to text this country yet. Turn it on in the "
-        "Twilio Console under Messaging › Settings › Geo permissions.",
-        True,
-    ),
-    21602: ("The message is empty: type some text or attach a picture.", True),
-    21603: ("No number to send from. Choose one of your Twilio numbers in Settings.", True),
-    21604: ("There is no number to send this message to.", True),
-    21606: (
-        "Your number cannot send this message: it is not enabled for texting (or for "
-        "pictures) to this recipient. Choose another of your numbers.",
-        True,
-    ),
-    21610: (
-        "This customer replied STOP, so Twilio will not deliver texts to them. "
-        "They can text START to receive messages again.",
-        True,
-    ),
-    21612: ("Twilio cannot route texts between these two numbers.", True),
-    21614: ("This number cannot receive texts: it is not a mobile number.", True),
-    21617: ("The message is longer than Twilio allows (1,600 characters).", True),
-    21620: ("Twilio could not use the picture's address. Try attaching it again.", True),
-    21623: ("The picture is too large for a text message. Attach a smaller one.", True),
-}
-
-#: Delivery outcomes (status callbacks), for the tooltip on a failed or undelivered message.
-_DELIVERY_ERRORS: Final[dict[int, str]] = {
-    11200: "Twilio could not fetch the picture from Twoway (the public link may have been down).",
-    30001: "Too many messages were waiting at Twilio for this number. Send more slowly.",
-    30002: "Twilio suspended the account. Check the Twilio Console.",
-    30003: "The customer's phone is switched off or out of reach.",
-    30004: (
-        "The message was blocked: the customer may have blocked your number, "
-        "or their carrier blocks it."
-    ),
-    30005: "The customer's number does not exist or is no longer in service.",
-    30006: "This number cannot receive texts: it is a landline, or its carrier cannot be reached.",
-    30007: (
-        "The carrier filtered this message as spam. Avoid link shorteners and all capitals, and "
-        "make sure your number is registered for business texting."
-    ),
-    30008: "The carrier could not deliver the message and gave no reason. Try again later.",
-    30032: "Your toll-free number is not verified yet, so carriers block its texts.",
-    30034: (
-        "US carriers block texts from numbers that are not registered for business texting "
-        "(A2P 10DLC). Register the number in the Twilio Console."
-    ),
-}
+# -- where requests go ------------------------------------------------------------------------
 
 
-def explain_error_code(code: int | None) -> str:
-    """A sentence staff understand for Twilio's error ``code`` (for tooltips and dialogs)."""
-    if code is None:
-        return ""
-    if code in _DELIVERY_ERRORS:
-        return f"{_DELIVERY_ERRORS[code]} (Twilio error {code})"
-    if code in _REST_ERRORS:
-        return f"{_REST_ERRORS[code][0]} (Twilio error {code})"
-    return f"Twilio reported error {code}; twilio.com/docs/errors/{code} explains it."
+def routed_url(url: str, api_base_url: str = DEFAULT_API_URL) -> str:
+    """Where a request for a Twilio ``url`` goes when the API base is overridden.
 
-
-def problem_for(
-    status: int | None,
-    code: int | None,
-    twilio_message: str = "",
-    *,
-    sending: bool = False,
-    retry_after: str | None = None,
-) -> TwilioProblem:
-    """The :class:`TwilioProblem` for an error answer from Twilio (HTTP ``status``, ``code``)."""
-    if code == 20429 or status == 429:
-        return RateLimited(
-            f"{_REST_ERRORS[20429][0]} (Twilio error {code or 20429})",
-            code=code or 20429,
-            status=status,
-            retry_after_s=_retry_after_seconds(retry_after),
-        )
-    if code in _REST_ERRORS:
-        text, permanent = _REST_ERRORS[code]
-        return TwilioProblem(
-            f"{text} (Twilio error {code})", code=code, status=status, permanent=permanent
-        )
-    suffix = f" (Twilio error {code})" if code else f" (HTTP {status})"
-    if status == 401:
-        text = _REST_ERRORS[20003][0]
-        return TwilioProblem(text + suffix, code=code, status=status, permanent=True)
-    if status == 403:
-        return TwilioProblem(
-            "Twilio refused this request: the account or API key is not allowed to do it." + suffix,
-            code=code,
-            status=status,
-            permanent=True,
-        )
-    if status is not None and status >= 500:
-        # A 503 comes from Twilio's front door (nothing was done); other 5xx on a send
-        # may have happened after the message was accepted.
-        return TwilioProblem(
-            "Twilio is having trouble right now. Twoway will try again." + suffix,
-            code=code,
-            status=status,
-            permanent=False,
-            maybe_sent=sending and status != 503,
-        )
-    said = f": {twilio_message.strip().rstrip('.')}." if twilio_message.strip() else "."
-    return TwilioProblem(
-        f"Twilio refused the request{said}" + suffix, code=code, status=status, permanent=True
-    )
-
-
-def _retry_after_seconds(raw: str | None) -> float | None:
-    if not raw:
-        return None
-    try:
-        return max(0.0, min(float(raw.strip()), 3600.0))
-    except ValueError:
-        return None
-
-
-def network_problem(exc: BaseException, *, sending: bool) -> TwilioProblem | None:
-    """Explain a requests/urllib3 failure; None when ``exc`` is not a network error.
-
-    Only a failure *before* the request left this computer (DNS, refused connection,
-    connect timeout, TLS handshake) is certainly unsent; anything later may have reached
-    Twilio, which is what ``maybe_sent`` tells the outbox.
+    ``https://api.twilio.com/2010-04-01/…`` becomes base + path and any other product,
+    ``https://<product>.twilio.com/v1/…`` (with or without edge and region labels), base +
+    ``/<product>`` + path: ``https://messaging.twilio.com/v1/Services`` →
+    ``<base>/messaging/v1/Services``.  Other hosts (a media CDN) are left alone.
     """
-    import requests
-
-    if not isinstance(exc, requests.RequestException):
-        return None
-    causes = _causes(exc)
-    names = {type(c).__name__ for c in causes}
-    if "NameResolutionError" in names or any("resolve" in str(c).lower() for c in causes):
-        return TwilioProblem(
-            "Cannot reach Twilio: this computer could not look up Twilio's address. "
-            "Check the internet connection."
-        )
-    if isinstance(exc, requests.exceptions.SSLError):
-        return TwilioProblem(
-            "Cannot open a secure connection to Twilio (a firewall or proxy may be interfering)."
-        )
-    if isinstance(exc, requests.exceptions.ConnectTimeout) or "ConnectTimeoutError" in names:
-        return TwilioProblem("Cannot reach Twilio: the connection timed out. Check the internet.")
-    if "NewConnectionError" in names or isinstance(exc, requests.exceptions.ProxyError):
-        return TwilioProblem("Cannot reach Twilio: the internet connection seems to be down.")
-    if isinstance(exc, requests.exceptions.Timeout):
-        return TwilioProblem("Twilio did not answer in time.", maybe_sent=sending)
-    return TwilioProblem(
-        "The connection to Twilio broke off before it answered.", maybe_sent=sending
-    )
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """``exc`` and everything it wraps (requests → urllib3 → socket errors)."""
-    found: list[BaseException] = []
-    todo: list[object] = [exc]
-    while todo and len(found) < 20:
-        item = todo.pop()
-        if not isinstance(item, BaseException) or item in found:
-            continue
-        found.append(item)
-        todo.extend(item.args)
-        todo.extend((item.__cause__, item.__context__, getattr(item, "reason", None)))
-    return found
+    base = api_base_url.rstrip("/")
+    if base == DEFAULT_API_URL:
+        return url
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not host.endswith(".twilio.com"):
+        return url
+    product = host.split(".", 1)[0]
+    prefix = "" if product == "api" else f"/{product}"
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{base}{prefix}{parts.path}{query}"
 
 
 # -- the gateway -----------------------------------------------------------------------------
@@ -292,17 +149,20 @@ def _http_client_class() -> type[Any]:
     from twilio.http.http_client import TwilioHttpClient
 
     class TimedHttpClient(TwilioHttpClient):  # type: ignore[misc]
-        """Separate connect/read timeouts, and the last answer's headers (Retry-After)."""
+        """Separate connect/read timeouts, the last answer's headers (Retry-After), and
+        every Twilio product sent to ``api_base_url`` (see :func:`routed_url`)."""
 
-        def __init__(self, connect_timeout: float, read_timeout: float) -> None:
+        def __init__(self, connect_timeout: float, read_timeout: float, api_base_url: str) -> None:
             super().__init__(timeout=read_timeout)
             # requests accepts (connect, read); twilio's constructor only checks a number.
             self.timeout = (connect_timeout, read_timeout)
+            self.api_base_url = api_base_url
             self.last_headers: dict[str, str] = {}
 
-        def request(self, *args: Any, **kwargs: Any) -> Any:
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
             self.last_headers = {}
-            response = super().request(*args, **kwargs)
+            url = routed_url(url, self.api_base_url)
+            response = super().request(method, url, *args, **kwargs)
             self.last_headers = {
                 str(k).lower(): str(v) for k, v in (response.headers or {}).items()
             }
@@ -347,6 +207,7 @@ class RestGateway:
         self._local = threading.local()
         self._clients: weakref.WeakSet[_ThreadClient] = weakref.WeakSet()
         self._lock = threading.Lock()
+        self._messaging: MessagingApi | None = None
 
     @property
     def account_sid(self) -> str:
@@ -382,11 +243,10 @@ class RestGateway:
         if holder is None:
             from twilio.rest import Client
 
-            http = _http_client_class()(self._connect_timeout, self._read_timeout)
+            http = _http_client_class()(self._connect_timeout, self._read_timeout, self._base_url)
             username, password = self._auth
             client = Client(username, password, self._account_sid, http_client=http)
             if self._base_url != DEFAULT_API_URL:
-                client.api.base_url = self._base_url
                 # TWILIO_EDGE/TWILIO_REGION would rewrite the host we were told to use.
                 client.edge = None
                 client.region = None
@@ -395,6 +255,21 @@ class RestGateway:
                 self._local.client = holder
                 self._clients.add(holder)
         return holder.client
+
+    @property
+    def messaging(self) -> MessagingApi:
+        """Messaging Services, A2P 10DLC and toll-free verification (Messaging API v1)."""
+        from desktop.gateway.messaging import MessagingApi
+
+        if self._messaging is None:
+            self._messaging = MessagingApi(self)
+        return self._messaging
+
+    def call(self, what: str, action: Any, *, sending: bool = False) -> Any:
+        """Run ``action(client)`` on this thread's routed twilio ``Client`` (any product:
+        ``client.messaging.v1``, ``client.sync.v1`` …); failures raise :class:`TwilioProblem`
+        in plain words, ``what`` names the call in the log."""
+        return self._call(what, action, sending=sending)
 
     def _call(self, what: str, action: Any, *, sending: bool = False) -> Any:
         """Run ``action(client)`` and turn every failure into a :class:`TwilioProblem`."""
@@ -489,9 +364,17 @@ class RestGateway:
         body: str,
         media_urls: Sequence[str] = (),
         status_callback: str | None = None,
+        messaging_service_sid: str | None = None,
     ) -> SentMessage:
-        """``POST /Messages.json``; a failure says whether the message may have gone out."""
+        """``POST /Messages.json``; a failure says whether the message may have gone out.
+
+        With ``messaging_service_sid`` the text goes through that Messaging Service (its
+        registration, opt-out rules and status callbacks apply; the first status is
+        ``accepted``) while ``From`` stays pinned to ``from_``, so threads stay per number.
+        """
         kwargs: dict[str, Any] = {"to": to, "from_": from_, "body": body}
+        if messaging_service_sid:
+            kwargs["messaging_service_sid"] = messaging_service_sid
         if media_urls:
             kwargs["media_url"] = list(media_urls)
         if status_callback:

@@ -9,6 +9,9 @@ Order of work for every POST, and why:
 4. Twilio gets its 200 with TwiML (``text/xml``).  A failed commit answers 503, so the
    message is not acknowledged and the backfill will find it in Twilio's log.
 
+A signed ``/twilio/sms`` request carrying ``TwowaySelfTest`` is the readiness self-test
+(:mod:`desktop.domain.self_test`): answered with a proof of the nonce, never stored.
+
 Everything that can go wrong with input is a 4xx; a 5xx means *we* could not store.
 """
 
@@ -34,6 +37,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import wrap_file
 
+from desktop.domain import self_test
 from desktop.domain.models import InboundMessage, InvalidWebhook, StatusUpdate
 
 if TYPE_CHECKING:
@@ -205,6 +209,8 @@ class WebhookApp:
         if form.get("AccountSid") != credentials.account_sid:
             logger.warning("Refused %s: signed for another account", path)
             return _plain(403, "Wrong account")
+        if path == SMS_PATH and self_test.SELF_TEST_FIELD in form:
+            return self._self_test(form.get(self_test.SELF_TEST_FIELD, ""), credentials)
         flat = {key: form.get(key, "") for key in form}
         try:
             if path == SMS_PATH:
@@ -221,6 +227,16 @@ class WebhookApp:
             # Not acknowledged: Twilio's log keeps the message and the backfill fetches it.
             logger.error("Could not store a webhook on %s: %s", path, exc)
             return _plain(503, "Could not store the message right now")
+
+    def _self_test(self, nonce: str, credentials: WebhookCredentials) -> Response:
+        """The doctor's signed probe: prove we hold the token, store nothing."""
+        if not self_test.is_valid_nonce(nonce):
+            return _plain(400, "Malformed self-test")
+        logger.info("Answered a readiness self-test through %s", credentials.public_url)
+        response = _twiml()
+        response.headers[self_test.PROOF_HEADER] = self_test.proof(credentials.auth_token, nonce)
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     def _media(self, request: Request, token: str) -> Response:
         shared = self._shelf.lookup(token) if token and "/" not in token else None

@@ -27,3 +27,7 @@ class SimulatorConfig:
     max_workers: int = 16
     #: Seed for the simulator's randomness (out-of-order callbacks, persona delays).
     random_seed: int | None = None
+    #: Block texts to US phones from unregistered senders, as US carriers do (30032 for an
+    #: unverified toll-free number, 30034/30035 for a US local number without a VERIFIED
+    #: A2P 10DLC campaign).  Off by default so tests of other things need no registration.
+    enforce_registration: bool = False

@@ -3,70 +3,47 @@
 The REST layer and the Python API (tests, demo personas) both come through here, so a
 message created over HTTP and one injected by a test follow the same rules: the same
 validation codes, the same status progression with signed callbacks, the same inbound
-webhook with TwiML replies and opt-out handling.
+webhook with TwiML replies and opt-out handling (inbound lives in
+:mod:`desktop.simulator.inbound`).
+
+With :attr:`SimulatorConfig.enforce_registration`, texts to US phones are blocked the way
+US carriers block them: from a toll-free number without an approved verification (30032),
+from a US local number outside a service with a VERIFIED A2P 10DLC campaign (30034), or
+whose campaign is still IN_PROGRESS (30035).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Final
-
-import phonenumbers
 
 from desktop.simulator.config import SimulatorConfig
 from desktop.simulator.encoding import count_segments
 from desktop.simulator.errors import TwilioApiError, error_message
 from desktop.simulator.faults import FaultPlan
-from desktop.simulator.resources import media_path
+from desktop.simulator.inbound import InboundRouter
+from desktop.simulator.messaging_state import MessagingState
+from desktop.simulator.numbers import E164, is_toll_free, region_of
 from desktop.simulator.scheduling import Scheduler
 from desktop.simulator.state import (
     API_VERSION,
     Account,
-    DeliveryAttempt,
     Geo,
     Media,
     Message,
-    PhoneNumber,
     SimState,
     new_sid,
 )
-from desktop.simulator.webhooks import HttpDeliverer, TwimlError, TwimlReply, parse_reply
+from desktop.simulator.webhooks import HttpDeliverer
 
 logger = logging.getLogger(__name__)
 
-OPT_OUT_WORDS: Final = frozenset(
-    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
-)
-OPT_IN_WORDS: Final = frozenset({"START", "YES", "UNSTOP"})
-HELP_WORDS: Final = frozenset({"HELP", "INFO"})
+__all__ = ["MAX_BODY", "SimEngine", "region_of"]
 
-_AUTO_REPLIES: Final = {
-    "stop": "You have successfully been unsubscribed. You will not receive any more messages "
-    "from this number. Reply START to resubscribe.",
-    "start": "You have successfully been re-subscribed to messages from this number. "
-    "Reply HELP for help. Reply STOP to unsubscribe. Msg&Data Rates May Apply.",
-    "help": "Reply STOP to unsubscribe. Msg&Data Rates May Apply.",
-}
-_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 MAX_BODY: Final = 1600
 _PRICE_PER_SEGMENT: Final = 0.0079
-
-
-def region_of(number: str) -> str | None:
-    """ISO region of a valid E.164 number, None when phonenumbers does not accept it."""
-    if not _E164.match(number):
-        return None
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    region: str | None = phonenumbers.region_code_for_number(parsed)
-    return region
 
 
 class SimEngine:
@@ -81,16 +58,44 @@ class SimEngine:
         deliverer: HttpDeliverer,
         config: SimulatorConfig,
         api_base_url: Callable[[], str],
+        messaging: MessagingState | None = None,
     ) -> None:
         self.state = state
         self.faults = faults
         self.scheduler = scheduler
         self.deliverer = deliverer
         self.config = config
+        self.messaging = messaging or MessagingState()
         self._api_base_url = api_base_url
+        self.inbound = InboundRouter(self)
 
     def now(self) -> datetime:
         return self.scheduler.clock.now()
+
+    def api_base_url(self) -> str:
+        return self._api_base_url()
+
+    def receive(
+        self,
+        from_: str,
+        to: str,
+        body: str = "",
+        media: Sequence[tuple[str, bytes]] = (),
+        *,
+        from_geo: Geo | None = None,
+        to_geo: Geo | None = None,
+        messaging_service_sid: str | None = None,
+    ) -> Message:
+        """A customer's text reaches one of our numbers (see :mod:`desktop.simulator.inbound`)."""
+        return self.inbound.receive(
+            from_,
+            to,
+            body,
+            media,
+            from_geo=from_geo,
+            to_geo=to_geo,
+            messaging_service_sid=messaging_service_sid,
+        )
 
     # -- outbound over REST -----------------------------------------------------------
 
@@ -111,7 +116,7 @@ class SimEngine:
         if injected is not None:
             raise injected
         sender = self._validate(account, to, from_, body, media_urls, messaging_service_sid)
-        message = self._new_outbound(
+        message = self.new_outbound(
             account.sid,
             sender,
             to,
@@ -124,7 +129,7 @@ class SimEngine:
         if messaging_service_sid:
             message.status = "accepted"  # a service picks the sender before queueing
         stored = self.state.add_message(message, via_api=True)
-        self._start_delivery(stored.sid, tuple(media_urls))
+        self.start_delivery(stored.sid, tuple(media_urls))
         return stored
 
     def _validate(
@@ -142,15 +147,12 @@ class SimEngine:
         if region is None:
             raise TwilioApiError(400, 21211, f"The 'To' number {to} is not a valid phone number.")
         if messaging_service_sid:
-            pool = self.state.service_numbers(account.sid, messaging_service_sid)
-            if not pool:
-                raise TwilioApiError(400, 21701)
-            from_ = pool[0]
+            from_ = self._service_sender(account, messaging_service_sid, from_)
         elif not from_:
             raise TwilioApiError(400, 21603)
         number = self.state.number_by_phone(from_)
         if number is None or number.account_sid != account.sid:
-            if _E164.match(from_):
+            if E164.match(from_):
                 raise TwilioApiError(400, 21606)
             raise TwilioApiError(
                 400, 21212, f"The 'From' number {from_} is not a valid phone number."
@@ -171,7 +173,49 @@ class SimEngine:
             raise TwilioApiError(400, 21610)
         return from_
 
-    def _new_outbound(
+    def _service_sender(self, account: Account, service_sid: str, from_: str) -> str:
+        """The sender of a ``MessagingServiceSid`` send: ``From`` when pinned (it must be in
+        the pool), else the first number of the pool."""
+        service = self.messaging.service(service_sid, account.sid)
+        if service is None:
+            raise TwilioApiError(400, 21701)
+        pool = [
+            number.phone_number
+            for number in (self.state.number_by_sid(sid) for sid in service.number_sids)
+            if number is not None
+        ]
+        if not pool:
+            raise TwilioApiError(400, 21703, "The Messaging Service has no senders in its pool")
+        if not from_:
+            return pool[0]
+        if from_ not in pool:
+            raise TwilioApiError(
+                400, 21606, f"The 'From' number {from_} is not in the Messaging Service's pool"
+            )
+        return from_
+
+    def registration_block(self, message: Message) -> int | None:
+        """The carrier error a text to a US phone gets for lack of registration, or None."""
+        if not self.config.enforce_registration or region_of(message.to) != "US":
+            return None
+        number = self.state.number_by_phone(message.from_)
+        if number is None:
+            return None
+        if is_toll_free(number.phone_number) or number.number_type == "tollfree":
+            verifications = self.messaging.verifications(number.account_sid, number_sid=number.sid)
+            approved = any(v.status == "TWILIO_APPROVED" for v in verifications)
+            return None if approved else 30032
+        if region_of(number.phone_number) != "US":
+            return None
+        service = self.messaging.service_of_number(number.sid)
+        statuses = (
+            {c.campaign_status for c in self.messaging.campaigns(service.sid)} if service else set()
+        )
+        if "VERIFIED" in statuses:
+            return None
+        return 30035 if "IN_PROGRESS" in statuses else 30034
+
+    def new_outbound(
         self,
         account_sid: str,
         from_: str,
@@ -203,7 +247,7 @@ class SimEngine:
 
     # -- delivery of outbound messages --------------------------------------------------
 
-    def _start_delivery(self, sid: str, media_urls: tuple[str, ...]) -> None:
+    def start_delivery(self, sid: str, media_urls: tuple[str, ...]) -> None:
         self.scheduler.submit(lambda: self._deliver(sid, media_urls))
 
     def _deliver(self, sid: str, media_urls: tuple[str, ...]) -> None:
@@ -222,6 +266,10 @@ class SimEngine:
         assert message is not None
         outcome = self.faults.outcome_for(message.to)
         if not self.scheduler.sleep(step):
+            return
+        blocked = self.registration_block(message)
+        if blocked is not None:
+            self._set_status(sid, "failed", blocked)
             return
         if outcome.status == "failed":
             self._set_status(sid, "failed", outcome.error_code)
@@ -311,169 +359,3 @@ class SimEngine:
             auth_token=account.auth_token,
             message_sid=message.sid,
         )
-
-    # -- inbound ----------------------------------------------------------------------
-
-    def receive(
-        self,
-        from_: str,
-        to: str,
-        body: str = "",
-        media: Sequence[tuple[str, bytes]] = (),
-        *,
-        from_geo: Geo | None = None,
-        to_geo: Geo | None = None,
-        messaging_service_sid: str | None = None,
-    ) -> Message:
-        """A customer's text reaches one of our numbers: store it, opt-out, webhook."""
-        number = self.state.number_by_phone(to)
-        if number is None:
-            raise ValueError(f"{to} is not a number of any simulated account")
-        now = self.now()
-        sid = new_sid("MM" if media else "SM")
-        message = Message(
-            sid=sid,
-            account_sid=number.account_sid,
-            from_=from_,
-            to=to,
-            body=body,
-            direction="inbound",
-            status="received",
-            num_segments=count_segments(body),
-            num_media=len(media),
-            date_created=now,
-            date_updated=now,
-            date_sent=now,
-            price=f"-{_PRICE_PER_SEGMENT:.5f}",
-            messaging_service_sid=messaging_service_sid,
-            media=[
-                Media(new_sid("ME"), sid, number.account_sid, content_type, data, now)
-                for content_type, data in media
-            ],
-        )
-        keyword = body.strip().upper()
-        if keyword in OPT_OUT_WORDS:
-            self.state.set_opted_out(from_, to, True)
-        elif keyword in OPT_IN_WORDS:
-            self.state.set_opted_out(from_, to, False)
-        stored = self.state.add_message(message)
-        known_to_geo = number.geo if number.geo != Geo() else _country_geo(to)
-        geo = (from_geo or _country_geo(from_), to_geo or known_to_geo)
-        self.scheduler.submit(lambda: self._dispatch_inbound(stored, number, keyword, geo))
-        return stored
-
-    def _dispatch_inbound(
-        self, message: Message, number: PhoneNumber, keyword: str, geo: tuple[Geo, Geo]
-    ) -> None:
-        account = self.state.account(message.account_sid)
-        assert account is not None
-        if number.sms_url:
-            params = self._webhook_params(message, geo)
-            attempt = self.deliverer.post_form(
-                "incoming",
-                number.sms_url,
-                params,
-                auth_token=account.auth_token,
-                message_sid=message.sid,
-                method=number.sms_method,
-                classify=_classify_twiml,
-            )
-            if attempt.error_code in (11200, 11205) and number.sms_fallback_url:
-                attempt = self.deliverer.post_form(
-                    "fallback",
-                    number.sms_fallback_url,
-                    params,
-                    auth_token=account.auth_token,
-                    message_sid=message.sid,
-                    method=number.sms_fallback_method,
-                    classify=_classify_twiml,
-                )
-            if attempt.error_code is None and attempt.status_code is not None:
-                for reply in parse_reply(attempt.content_type, attempt.response_body):
-                    self._send_reply(message, reply)
-        auto_reply = _auto_reply(keyword)
-        if self.config.opt_out_replies and auto_reply:
-            self._send_reply(message, TwimlReply(body=auto_reply), force=True)
-
-    def _webhook_params(self, message: Message, geo: tuple[Geo, Geo]) -> list[tuple[str, str]]:
-        params = [
-            ("ToCountry", geo[1].country),
-            ("ToState", geo[1].state),
-            ("SmsMessageSid", message.sid),
-            ("NumMedia", str(len(message.media))),
-            ("ToCity", geo[1].city),
-            ("FromZip", geo[0].zip),
-            ("SmsSid", message.sid),
-            ("FromState", geo[0].state),
-            ("SmsStatus", "received"),
-            ("FromCity", geo[0].city),
-            ("Body", message.body),
-            ("FromCountry", geo[0].country),
-            ("To", message.to),
-            ("ToZip", geo[1].zip),
-            ("NumSegments", str(message.num_segments)),
-            ("ReferralNumMedia", "0"),
-            ("MessageSid", message.sid),
-            ("AccountSid", message.account_sid),
-            ("From", message.from_),
-            ("ApiVersion", API_VERSION),
-        ]
-        if message.messaging_service_sid:
-            params.append(("MessagingServiceSid", message.messaging_service_sid))
-        base = self._api_base_url()
-        for index, media in enumerate(message.media):
-            params.append((f"MediaContentType{index}", media.content_type))
-            params.append((f"MediaUrl{index}", base + media_path(media)))
-        # Geo fields are sent only when known.
-        return [
-            (k, v)
-            for k, v in params
-            if v or not (k.startswith(("From", "To")) and k not in ("From", "To"))
-        ]
-
-    def _send_reply(self, inbound: Message, reply: TwimlReply, *, force: bool = False) -> None:
-        """A TwiML ``<Message>`` (or Twilio's own STOP/START answer) as outbound-reply."""
-        to = reply.to or inbound.from_
-        from_ = reply.from_ or inbound.to
-        message = self._new_outbound(
-            inbound.account_sid,
-            from_,
-            to,
-            reply.body,
-            direction="outbound-reply",
-            media_count=len(reply.media_urls),
-            messaging_service_sid=inbound.messaging_service_sid,
-            status_callback=reply.action,
-        )
-        if not force and self.state.is_opted_out(to, from_):
-            message.status = "failed"
-            message.error_code = 21610
-            message.error_message = error_message(21610)
-            self.state.add_message(message)
-            return
-        stored = self.state.add_message(message)
-        self._start_delivery(stored.sid, reply.media_urls)
-
-
-def _auto_reply(keyword: str) -> str:
-    """Twilio's own answer to an opt-out, opt-in or help keyword ("" for anything else)."""
-    if keyword in OPT_OUT_WORDS:
-        return _AUTO_REPLIES["stop"]
-    if keyword in OPT_IN_WORDS:
-        return _AUTO_REPLIES["start"]
-    if keyword in HELP_WORDS:
-        return _AUTO_REPLIES["help"]
-    return ""
-
-
-def _classify_twiml(attempt: DeliveryAttempt) -> int | None:
-    try:
-        parse_reply(attempt.content_type, attempt.response_body)
-    except TwimlError as exc:
-        return exc.code
-    return None
-
-
-def _country_geo(number: str) -> Geo:
-    region = region_of(number)
-    return Geo(country=region or "")

@@ -36,9 +36,15 @@ ERROR_MESSAGES: Final[dict[int, str]] = {
     21614: "'To' number is not a valid mobile number",
     21617: "The concatenated message body exceeds the 1600 character limit",
     21701: "The Messaging Service does not exist",
+    21703: "The Messaging Service does not have a phone number available to send a message",
+    21710: "Phone Number is already in another Messaging Service",
+    21712: "Invalid PhoneNumberSid",
     30006: "Landline or unreachable carrier",
     30007: "Message filtered",
     30008: "Unknown error",
+    30032: "Toll-Free Number Has Not Been Verified",
+    30034: "Message from an Unregistered Number",
+    30035: "Message from a Number in a Pending Campaign",
 }
 
 

@@ -6,6 +6,11 @@ demo number's ``SmsUrl`` (as it does with a real account), then customers text t
 number over the first minute, exercising a question, a picture, a long emoji message,
 STOP/START and a landline whose replies fail.  Every phone number is in the reserved
 555-01xx range.
+
+The account is set up as real US accounts are: the local number sits in a Messaging
+Service with a VERIFIED A2P 10DLC campaign (the service defers incoming texts to the
+number's own webhook), so it is ready; the toll-free number's verification is still in
+review, so US carriers block its texts (30032) — the readiness panel explains both.
 """
 
 from __future__ import annotations
@@ -307,6 +312,17 @@ def history_sid(account: DemoAccount, from_: str, to: str, body: str) -> str:
     return "SM" + digest[:32]
 
 
+def register_demo_numbers(sim: SimulatedTwilio, account: DemoAccount) -> None:
+    """One number ready to text, one still waiting for Twilio (see the module docstring)."""
+    service = sim.add_messaging_service(
+        [account.local_number],
+        friendly_name="Demo Dental Care",
+        use_inbound_webhook_on_number=True,
+    )
+    sim.console.add_campaign(service, "VERIFIED")
+    sim.console.add_tollfree_verification(account.toll_free_number, "IN_REVIEW")
+
+
 class DemoTwilio:
     """What the app's ``--demo`` mode starts: a simulator with the demo account and script.
 
@@ -332,7 +348,7 @@ class DemoTwilio:
         account: DemoAccount | None = None,
     ) -> DemoTwilio:
         account = account or DemoAccount()
-        config = config or SimulatorConfig()
+        config = config or SimulatorConfig(enforce_registration=True)
         sim = SimulatedTwilio(
             account_sid=account.account_sid,
             auth_token=account.auth_token,
@@ -351,6 +367,7 @@ class DemoTwilio:
             number_type="tollfree",
             geo=Geo(country="US"),
         )
+        register_demo_numbers(sim, account)
         if seed_history:
             seed_demo_history(sim, account, sim.clock.now())
         script = DemoScript(

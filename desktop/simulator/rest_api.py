@@ -8,23 +8,28 @@ enough that the unmodified twilio-python client raises the same ``TwilioRestExce
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
 import socket
-import time
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import BaseConverter, Map, Rule
+from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from desktop.simulator.engine import SimEngine
 from desktop.simulator.errors import TwilioApiError
+from desktop.simulator.http_common import (
+    SidConverter,
+    authenticate,
+    error_response,
+    front_door,
+    is_http_url,
+    json_response,
+    not_found,
+)
 from desktop.simulator.media_host import MediaHost
 from desktop.simulator.resources import (
     Pager,
@@ -40,7 +45,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_OUTAGE_CODES = {429: 20429, 500: 20500, 503: 20503}
 _NUMBER_FIELDS = {
     "FriendlyName": "friendly_name",
     "SmsUrl": "sms_url",
@@ -50,10 +54,6 @@ _NUMBER_FIELDS = {
     "StatusCallback": "status_callback",
 }
 _MESSAGE_FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
-
-
-class _SidConverter(BaseConverter):
-    regex = r"[A-Z]{2}[0-9a-fA-F]{32}"
 
 
 class ConnectionDropped(ConnectionError):
@@ -89,7 +89,7 @@ def _rules() -> Map:
                 methods=["GET"],
             ),
         ],
-        converters={"sid": _SidConverter},
+        converters={"sid": SidConverter},
         strict_slashes=False,
     )
 
@@ -120,51 +120,30 @@ class RestApi:
         try:
             response = self._dispatch(request)
         except TwilioApiError as exc:
-            response = _error_response(exc)
+            response = error_response(exc)
         return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
-        latency = self._faults.latency
-        if latency:
-            time.sleep(latency)
-        outage = self._faults.outage_status()
-        if outage is not None:
-            raise TwilioApiError(outage, _OUTAGE_CODES.get(outage, outage))
-        caller, by_token = self._authenticate(request)
+        front_door(self._faults)
+        caller, by_token = authenticate(self._state, request)
         adapter = self._map.bind_to_environ(request.environ)
         try:
             endpoint, args = adapter.match()
         except MethodNotAllowed as exc:
             raise TwilioApiError(405, 20004) from exc
         except NotFound as exc:
-            raise _not_found(request) from exc
+            raise not_found(request) from exc
         if args["account"] != caller.sid:
-            raise _not_found(request)
+            raise not_found(request)
         handler = self._handlers[str(endpoint)]
         return handler(
             request, caller, by_token, **{k: v for k, v in args.items() if k != "account"}
         )
 
-    def _authenticate(self, request: Request) -> tuple[Account, bool]:
-        """The account the Basic credentials belong to, and whether the auth token was used."""
-        auth = request.authorization
-        if auth is not None and auth.type == "basic" and auth.username and auth.password:
-            if auth.username.startswith("AC"):
-                account = self._state.account(auth.username)
-                if account and hmac.compare_digest(
-                    account.auth_token.encode(), auth.password.encode()
-                ):
-                    return account, True
-            elif auth.username.startswith("SK"):
-                account = self._state.account_for_key(auth.username, auth.password)
-                if account is not None:
-                    return account, False
-        raise TwilioApiError(401, 20003, "Authenticate")
-
     # -- accounts and numbers ---------------------------------------------------------
 
     def _account(self, request: Request, caller: Account, by_token: bool) -> Response:
-        return _json(account_json(caller, include_token=by_token))
+        return json_response(account_json(caller, include_token=by_token))
 
     def _numbers(self, request: Request, caller: Account, by_token: bool) -> Response:
         wanted = request.args.get("PhoneNumber", "")
@@ -181,7 +160,7 @@ class RestApi:
         filters = [
             (k, request.args[k]) for k in ("PhoneNumber", "FriendlyName") if k in request.args
         ]
-        return _json(
+        return json_response(
             pager.payload(
                 "incoming_phone_numbers", [number_json(n) for n in page], request.path, filters
             )
@@ -190,7 +169,7 @@ class RestApi:
     def _number(self, request: Request, caller: Account, by_token: bool, number: str) -> Response:
         found = self._state.number_by_sid(number)
         if found is None or found.account_sid != caller.sid:
-            raise _not_found(request)
+            raise not_found(request)
         if request.method == "POST":
             changes = {
                 attr: request.form[name].strip()
@@ -200,12 +179,12 @@ class RestApi:
             for attr, value in changes.items():
                 if attr.endswith("_method") and value.upper() not in ("GET", "POST"):
                     raise TwilioApiError(400, 20001, f"{value} is not a valid method")
-                if attr.endswith(("_url", "callback")) and value and not _is_http_url(value):
+                if attr.endswith(("_url", "callback")) and value and not is_http_url(value):
                     raise TwilioApiError(400, 20001, f"{value} is not a valid URL")
                 if attr.endswith("_method"):
                     changes[attr] = value.upper()
             found = self._state.update_number(number, self._engine.now(), **changes)
-        return _json(number_json(found))
+        return json_response(number_json(found))
 
     # -- messages ---------------------------------------------------------------------
 
@@ -229,7 +208,7 @@ class RestApi:
             select=pager.select,
         )
         filters = [(k, args[k]) for k in _MESSAGE_FILTERS if k in args]
-        return _json(
+        return json_response(
             pager.payload("messages", [message_json(m) for m in page], request.path, filters)
         )
 
@@ -246,10 +225,10 @@ class RestApi:
         )
         if self._faults.take_drop():
             _drop_connection(request)
-        return _json(message_json(message), status=201)
+        return json_response(message_json(message), status=201)
 
     def _message(self, request: Request, caller: Account, by_token: bool, message: str) -> Response:
-        return _json(message_json(self._own_message(request, caller, message)))
+        return json_response(message_json(self._own_message(request, caller, message)))
 
     def _media_list(
         self, request: Request, caller: Account, by_token: bool, message: str
@@ -257,12 +236,14 @@ class RestApi:
         found = self._own_message(request, caller, message)
         pager: Pager[Media] = Pager.from_args(request.args, lambda m: m.sid)
         page = pager.select(list(found.media))
-        return _json(pager.payload("media_list", [media_json(m) for m in page], request.path, []))
+        return json_response(
+            pager.payload("media_list", [media_json(m) for m in page], request.path, [])
+        )
 
     def _media(
         self, request: Request, caller: Account, by_token: bool, message: str, media: str
     ) -> Response:
-        return _json(media_json(self._own_media(request, caller, message, media)))
+        return json_response(media_json(self._own_media(request, caller, message, media)))
 
     def _media_content(
         self, request: Request, caller: Account, by_token: bool, message: str, media: str
@@ -276,32 +257,15 @@ class RestApi:
     def _own_message(self, request: Request, caller: Account, sid: str) -> Message:
         found = self._state.message(sid)
         if found is None or found.account_sid != caller.sid:
-            raise _not_found(request)
+            raise not_found(request)
         return found
 
     def _own_media(self, request: Request, caller: Account, message: str, media: str) -> Media:
         self._own_message(request, caller, message)
         found = self._state.media(message, media)
         if found is None:
-            raise _not_found(request)
+            raise not_found(request)
         return found
-
-
-def _not_found(request: Request) -> TwilioApiError:
-    return TwilioApiError(404, 20404, f"The requested resource {request.path} was not found")
-
-
-def _json(payload: dict[str, Any], status: int = 200) -> Response:
-    return Response(
-        json.dumps(payload), status=status, content_type="application/json; charset=utf-8"
-    )
-
-
-def _error_response(exc: TwilioApiError) -> Response:
-    response = _json(exc.to_json(), status=exc.status)
-    if exc.status == 401:
-        response.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
-    return response
 
 
 def _parse_day(raw: str) -> date:
@@ -310,11 +274,6 @@ def _parse_day(raw: str) -> date:
         return date.fromisoformat(raw.strip()[:10])
     except ValueError as exc:
         raise TwilioApiError(400, 20001, f"Invalid date: {raw}") from exc
-
-
-def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _drop_connection(request: Request) -> None:

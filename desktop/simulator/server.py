@@ -4,7 +4,13 @@ It owns two loopback HTTP servers — the REST API and the media host — plus t
 threads that deliver webhooks and move messages through their statuses.  The app talks
 to it only over HTTP, through the ordinary twilio-python client pointed at
 :attr:`SimulatedTwilio.base_url`; tests and the demo personas use the Python methods here
-to play the customer, the carrier and the network.
+to play the customer, the carrier and the network (and :attr:`SimulatedTwilio.console`
+to play the person setting up Messaging Services and registration).
+
+Twilio products share the REST server the way ``TWOWAY_TWILIO_API_URL`` routes them:
+``api.twilio.com`` at the root (``/2010-04-01/…``) and every other product under
+``/<product>`` (``/messaging/v1/…``).  To add a product, build its WSGI app in
+:meth:`SimulatedTwilio._products` under its host's first label.
 """
 
 from __future__ import annotations
@@ -17,14 +23,18 @@ from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from desktop.simulator.config import SimulatorConfig
+from desktop.simulator.console import SimConsole
 from desktop.simulator.encoding import count_segments
 from desktop.simulator.engine import SimEngine
 from desktop.simulator.faults import FaultPlan
 from desktop.simulator.images import solid_png
 from desktop.simulator.media_host import MediaHost
+from desktop.simulator.messaging_api import MessagingApi
+from desktop.simulator.messaging_state import MessagingState
 from desktop.simulator.resources import media_path
 from desktop.simulator.rest_api import RestApi
 from desktop.simulator.scheduling import Scheduler, SimClock
@@ -129,6 +139,7 @@ class SimulatedTwilio:
             total_timeout=self.config.webhook_total_timeout,
             media_timeout=self.config.media_fetch_timeout,
         )
+        self.messaging = MessagingState()
         self.engine = SimEngine(
             state=self.state,
             faults=self.faults,
@@ -136,13 +147,23 @@ class SimulatedTwilio:
             deliverer=self.deliverer,
             config=self.config,
             api_base_url=lambda: self.base_url,
+            messaging=self.messaging,
         )
-        self._rest = _ServerThread(RestApi(self.engine, self.media_host), "sim-rest-api")
+        mounts = {f"/{name}": app for name, app in self._products().items()}
+        front = DispatcherMiddleware(RestApi(self.engine, self.media_host), mounts)
+        self._rest = _ServerThread(front, "sim-rest-api")
         self._cdn = _ServerThread(self.media_host, "sim-media-host")
         self._started = False
         primary = self.add_account(friendly_name, account_sid=account_sid, auth_token=auth_token)
         self.account_sid = primary.sid
         self.auth_token = primary.auth_token
+        self.console = SimConsole(self.state, self.messaging, self.clock.now, self.account_sid)
+
+    def _products(self) -> dict[str, WSGIApplication]:
+        """Twilio products other than ``api``, by the first label of their host name."""
+        return {
+            "messaging": MessagingApi(self.state, self.messaging, self.faults, self.clock.now),
+        }
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -239,11 +260,22 @@ class SimulatedTwilio:
         return self.state.add_number(number)
 
     def add_messaging_service(
-        self, phone_numbers: Sequence[str], account_sid: str | None = None
+        self,
+        phone_numbers: Sequence[str],
+        account_sid: str | None = None,
+        *,
+        friendly_name: str = "Sole proprietor messaging",
+        inbound_request_url: str = "",
+        use_inbound_webhook_on_number: bool = False,
     ) -> str:
-        service_sid = new_sid("MG")
-        self.state.add_service(account_sid or self.account_sid, service_sid, phone_numbers)
-        return service_sid
+        """A Messaging Service holding ``phone_numbers``; see :meth:`SimConsole.add_service`."""
+        return self.console.add_service(
+            phone_numbers,
+            account_sid=account_sid,
+            friendly_name=friendly_name,
+            inbound_request_url=inbound_request_url,
+            use_inbound_webhook_on_number=use_inbound_webhook_on_number,
+        )
 
     def set_sms_url(self, phone_number: str, url: str, method: str = "POST") -> PhoneNumber:
         """What the app does over REST, for tests that only care about inbound."""

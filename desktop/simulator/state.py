@@ -157,7 +157,6 @@ class SimState:
         self._accounts: dict[str, Account] = {}
         self._numbers: dict[str, PhoneNumber] = {}
         self._messages: dict[str, Message] = {}
-        self._services: dict[str, tuple[str, list[str]]] = {}
         self._opt_outs: set[tuple[str, str]] = set()
         self._deliveries: list[DeliveryAttempt] = []
         self._create_counts: dict[tuple[str, str], int] = {}
@@ -196,7 +195,7 @@ class SimState:
     def _changed(self) -> None:
         self._cond.notify_all()
 
-    # -- accounts, keys, numbers, services --------------------------------------------
+    # -- accounts, keys, numbers (services: desktop.simulator.messaging_state) ----------
 
     def add_account(self, account: Account) -> Account:
         with self._cond:
@@ -260,17 +259,6 @@ class SimState:
             snapshot = copy.deepcopy(number)
         self._emit(SimEvent("number_updated", number=snapshot))
         return snapshot
-
-    def add_service(self, account_sid: str, service_sid: str, phones: Iterable[str]) -> None:
-        with self._cond:
-            self._services[service_sid] = (account_sid, list(phones))
-
-    def service_numbers(self, account_sid: str, service_sid: str) -> list[str] | None:
-        with self._cond:
-            found = self._services.get(service_sid)
-            if found is None or found[0] != account_sid:
-                return None
-            return list(found[1])
 
     # -- opt-out ----------------------------------------------------------------------
 

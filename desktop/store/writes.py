@@ -215,7 +215,7 @@ def insert_message(tx: Tx, msg: NewMessage) -> InsertResult:
     )
 
     if msg.direction is Direction.INBOUND:
-        keyword = optout.classify(msg.body)
+        keyword = optout.keyword_for(msg.body, msg.opt_out_type)
         if keyword is optout.Keyword.OPT_OUT:
             set_opted_out(tx, msg.our_number, msg.contact_number, True)
         elif keyword is optout.Keyword.OPT_IN:

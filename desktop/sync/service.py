@@ -38,6 +38,7 @@ from desktop.guarded import GuardedValue
 from desktop.store import queries, writes
 from desktop.store.service import Store
 from desktop.sync.backfill import BackfillCancelled, Backfiller, BackfillResult, progress_text
+from desktop.sync.messaging_services import ServiceDirectoryCache, ServiceSender
 from desktop.sync.outbox import OutboxPolicy, OutboxWorker, Shelf, is_network
 from desktop.sync.poller import poll_statuses
 from desktop.sync.webhook_config import WebhookConfigurator, WebhookOutcome, WebhookResult
@@ -104,9 +105,11 @@ class SyncService:
         self._safety_interval_s = safety_interval_s
         self._retry_delays = retry_delays_s
         self.gateway = gateway or RestGateway(credentials, api_base_url)
+        #: Which Messaging Service each number is in: sends go through it, webhooks follow it.
+        self.services = ServiceDirectoryCache(lambda: self.gateway.messaging)
         self.outbox = OutboxWorker(
             store,
-            self.gateway,
+            ServiceSender(self.gateway, self.services),
             outgoing_media_dir=outgoing_media_dir,
             public_url=public_url,
             shelf=shelf,
@@ -116,7 +119,7 @@ class SyncService:
         self.backfiller = Backfiller(
             store, self.gateway, page_size=backfill_page_size, first_sync_days=first_sync_days
         )
-        self.webhooks = WebhookConfigurator(self.gateway, store, settings)
+        self.webhooks = WebhookConfigurator(self.gateway, store, settings, services=self.services)
         self._cond = threading.Condition()
         self._tasks: deque[_Backfill | _UrlChanged | _Call] = deque()
         self._stopping = False

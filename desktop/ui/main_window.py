@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from desktop.domain.connection import ConnectionSnapshot
     from desktop.domain.events import Event
     from desktop.store.queries import SearchHit
+    from desktop.ui.readiness_panel import ReadinessPanel
     from desktop.ui.thread_pane import ThreadPane
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         #: With fast_start, a conversation chosen before the first paint opens in warm_up().
         self._deferred = fast_start
         self._pending_conversation: int | None = None
+        self.readiness_panel: ReadinessPanel | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_NAME)
         self.resize(*WINDOW_SIZE)
@@ -224,6 +226,8 @@ class MainWindow(QMainWindow):
         )
         convo_menu.addAction(self.latest_action)
         help_menu = self._menus["&Help"]
+        self.readiness_action = self._action("Can I &Text Yet?…", None, self.open_readiness)
+        help_menu.addAction(self.readiness_action)
         help_menu.addAction(self._action(f"&About {APP_NAME}", None, self._about))
 
     def apply_theme(self) -> None:
@@ -504,9 +508,30 @@ class MainWindow(QMainWindow):
             self.open_settings()
             return
         logger.info("Opening the setup wizard")
-        SetupWizard(self.core.account, self).exec()
+        wizard = SetupWizard(self.core.account, self)
+        accepted = wizard.exec() == SetupWizard.DialogCode.Accepted
         self.numbers.set_home_number(self._home_number())
         self._on_connection(self.core.connection.snapshot)
+        if accepted and wizard.setup_result() is not None:
+            self.open_readiness()  # "Can I text yet?" right after "Start texting"
+
+    def open_readiness(self) -> ReadinessPanel:
+        """Show the readiness checks (re-run them if the panel is already open)."""
+        from desktop.readiness.live import readiness_for
+        from desktop.ui.readiness_panel import ReadinessPanel
+
+        panel = self.readiness_panel
+        if panel is not None and panel.isVisible():
+            panel.start()
+        else:
+            panel = self.readiness_panel = ReadinessPanel(
+                lambda: readiness_for(self.core), self, snapshot=self.core.connection.snapshot
+            )
+            self.bridge.connectionChanged.connect(panel.on_connection)
+            panel.show()
+        panel.raise_()
+        panel.activateWindow()
+        return panel
 
     def open_unlock(self) -> None:
         """Ask for the passphrase of the encrypted credentials file."""
@@ -521,6 +546,8 @@ class MainWindow(QMainWindow):
             self.open_settings()
         elif action == "unlock":
             self.open_unlock()
+        elif action == "readiness":
+            self.open_readiness()
 
     def rename_contact(self) -> None:
         if self._pane is not None and self._pane.conversation is not None:

@@ -242,11 +242,14 @@ class SettingsDialog(QDialog):
         self.numbers_status.show_error(f"{text}{keep}")
 
     def _previous_url(self) -> str | None:
+        from desktop.sync.webhook_config import previous_address
+
         remembered = self._settings.previous_sms_urls
         number = self.numbers.selected()
-        if number is not None and number.sid in remembered:
-            return remembered[number.sid]
-        if number is None and remembered:
+        if number is not None:
+            # The number's own SmsUrl, or its Messaging Service's address if Twoway changed that.
+            return previous_address(self._settings, number.sid)
+        if remembered:
             return next(iter(remembered.values()))
         return None
 

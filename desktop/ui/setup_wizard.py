@@ -385,7 +385,10 @@ class SummaryPage(_Page):
         super().__init__()
         self._setup = wizard
         self.setTitle("Ready to start")
-        self.setSubTitle("Check the details, then click Start texting.")
+        self.setSubTitle(
+            "Check the details, then click Start texting: Twoway then checks that your "
+            "number can send and receive texts (Help › Can I Text Yet?)."
+        )
         self.setFinalPage(True)
         self.account = QLabel(self)
         self.number = QLabel(self)

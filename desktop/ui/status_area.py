@@ -132,7 +132,7 @@ class _Dot(QWidget):
 
 
 class ConnectionStatus(Surface):
-    """Signals: ``actionRequested(str)`` — "setup" or "settings" was clicked."""
+    """Signals: ``actionRequested(str)`` — "setup", "settings" or "readiness" was clicked."""
 
     actionRequested = Signal(str)
 
@@ -161,6 +161,11 @@ class ConnectionStatus(Surface):
         self.detail.setObjectName("statusDetail")
         self.detail.setWordWrap(True)
         lines.addWidget(self.detail)
+        self.readiness_link = QLabel('<a href="readiness">Can I text yet?</a>', self)
+        self.readiness_link.setObjectName("statusReadiness")
+        self.readiness_link.setAccessibleName("Can I text yet? Check the setup")
+        self.readiness_link.linkActivated.connect(self.actionRequested.emit)
+        lines.addWidget(self.readiness_link)
         outer.addLayout(lines, 1)
         self.button = QPushButton(self)
         self.button.setObjectName("statusAction")

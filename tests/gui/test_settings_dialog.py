@@ -215,6 +215,20 @@ def test_restore_is_off_when_no_previous_webhook_is_remembered(qtbot, backend, s
     assert not dialog.restore_on_quit.isEnabled()
 
 
+def test_restore_is_offered_for_a_messaging_service_twoway_changed(
+    qtbot, backend, settings
+) -> None:
+    from desktop.config import ServiceRoute
+
+    route = ServiceRoute(inbound_request_url=PREVIOUS, number_sid=FRONT_DESK.sid)
+    settings = settings.replace(
+        previous_sms_urls={}, previous_service_routes={"MG" + "5" * 32: route}
+    )
+    dialog = open_dialog(qtbot, backend, settings)
+    assert PREVIOUS in dialog.previous_text.text()
+    assert dialog.restore_button.isEnabled()
+
+
 def test_escape_closes_without_saving(qtbot, backend, settings) -> None:
     dialog = open_dialog(qtbot, backend, settings)
     dialog.tunnel.set_choice(TunnelChoice.POLL)

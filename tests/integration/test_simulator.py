@@ -104,18 +104,27 @@ class Receiver:
         return [h for h in self.hits if h.path == path]
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextmanager
+def recording_receiver() -> Iterator[Receiver]:
+    """A :class:`Receiver` listening on a loopback port (also used by other test modules)."""
     app = Receiver()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     app.url = f"http://127.0.0.1:{server.server_port}"
-    yield app
-    app.release.set()
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    try:
+        yield app
+    finally:
+        app.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with recording_receiver() as app:
+        yield app
 
 
 @pytest.fixture

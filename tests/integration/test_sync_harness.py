@@ -15,6 +15,7 @@ from typing import Any
 
 from desktop.config import Paths, Settings
 from desktop.domain.connection import ConnectionBoard
+from desktop.domain.frontdesk_setup import FrontDeskSetup, default_setup
 from desktop.gateway.ingest import StoreIngest
 from desktop.gateway.media import MediaPolicy
 from desktop.gateway.media_worker import MediaFetcher
@@ -67,6 +68,8 @@ class SyncEnv:
     #: Where the app sends REST calls (the simulator unless a test points it elsewhere).
     api_url: str = ""
     services: list[SyncService] = field(default_factory=list)
+    #: What the receiver answers with (no auto-replies unless a test turns them on).
+    front_desk: FrontDeskSetup = field(default_factory=default_setup)
 
     def __post_init__(self) -> None:
         self.settings = GuardedValue(Settings(), save=self._save)
@@ -138,12 +141,14 @@ class SyncEnv:
 
 
 @contextmanager
-def sync_env(tmp_path: Path, *, with_receiver: bool = True) -> Iterator[SyncEnv]:
+def sync_env(
+    tmp_path: Path, *, with_receiver: bool = True, config: SimulatorConfig = FAST_SIM
+) -> Iterator[SyncEnv]:
     """Simulator with our number, a fresh store, and (optionally) the real receiver."""
     paths = Paths(tmp_path / "data")
     paths.create()
     with ExitStack() as stack:
-        sim = SimulatedTwilio(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, config=FAST_SIM)
+        sim = SimulatedTwilio(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, config=config)
         sim.start()
         stack.callback(sim.stop)
         sim.add_number(OUR_NUMBER)
@@ -158,7 +163,7 @@ def sync_env(tmp_path: Path, *, with_receiver: bool = True) -> Iterator[SyncEnv]
                     return None
                 return WebhookCredentials(ACCOUNT_SID, AUTH_TOKEN, env.public_url)
 
-            app = WebhookApp(StoreIngest(store), credentials, env.shelf)
+            app = WebhookApp(StoreIngest(store, lambda: env.front_desk), credentials, env.shelf)
             receiver = ReceiverThread(app, 0, socket_timeout=2.0)
             receiver.start()
             stack.callback(receiver.stop)

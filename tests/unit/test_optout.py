@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desktop.domain.optout import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS, Keyword, classify
+from desktop.domain.optout import (
+    HELP_WORDS,
+    OPT_IN_WORDS,
+    OPT_OUT_WORDS,
+    Keyword,
+    classify,
+    keyword_for,
+)
 
 
 @pytest.mark.parametrize(
@@ -89,3 +96,20 @@ def test_multi_word_messages_are_never_keywords(text: str) -> None:
 def test_every_opt_out_word_survives_casing_and_punctuation(word: str, tail: str) -> None:
     assert classify(f"  {word.lower()}{tail}  ") is Keyword.OPT_OUT
     assert classify(word.title() + tail) is Keyword.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    ("body", "opt_out_type", "expected"),
+    [
+        ("ARRET", "STOP", Keyword.OPT_OUT),  # a service's custom keyword
+        ("reprendre", "start", Keyword.OPT_IN),
+        ("AIDE", "HELP", Keyword.HELP),
+        ("STOP", "", Keyword.OPT_OUT),  # no verdict: the default words still count
+        ("ARRET", "", Keyword.NONE),
+        ("ARRET", "SOMETHING-NEW", Keyword.NONE),
+    ],
+)
+def test_advanced_opt_out_type_wins_over_the_words(
+    body: str, opt_out_type: str, expected: Keyword
+) -> None:
+    assert keyword_for(body, opt_out_type) is expected
