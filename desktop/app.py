@@ -39,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return commands.run(parsed)
     if isinstance(parsed, cli.DoctorArgs):
         return cli.run_doctor(parsed)
+    if isinstance(parsed, cli.RepairArgs):
+        return cli.run_repair(parsed)
     from desktop.config import Paths, default_data_dir
     from desktop.logs import setup_logging
 

@@ -1,5 +1,5 @@
 """The command line (part of the contract in DESIGN.md): the app's options, ``export``,
-``doctor``, and the front desk's ``config`` and ``contacts`` files (run by
+``doctor``, ``repair``, and the front desk's ``config`` and ``contacts`` files (run by
 :mod:`desktop.frontdesk.commands`)."""
 
 from __future__ import annotations
@@ -76,6 +76,10 @@ def _front_desk_parser(topic: str) -> argparse.ArgumentParser:
 class DoctorArgs(NamedTuple):
     data_dir: Path | None
     json: bool
+
+
+class RepairArgs(NamedTuple):
+    data_dir: Path | None
 
 
 def _port(text: str) -> int:
@@ -174,7 +178,17 @@ def _doctor_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse(argv: Sequence[str]) -> AppArgs | ExportArgs | DoctorArgs | FrontDeskArgs:
+def _repair_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="twoway repair",
+        description="Rebuild a damaged message database from what is still readable and "
+        "Twilio's message log; the damaged file is kept aside unchanged.",
+    )
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="the data folder to repair")
+    return parser
+
+
+def parse(argv: Sequence[str]) -> AppArgs | ExportArgs | DoctorArgs | RepairArgs | FrontDeskArgs:
     args = list(argv)
     if args and args[0] == "export":
         ns = _export_parser().parse_args(args[1:])
@@ -192,6 +206,9 @@ def parse(argv: Sequence[str]) -> AppArgs | ExportArgs | DoctorArgs | FrontDeskA
             ns.data_dir,
             ns.demo,
         )
+    if args and args[0] == "repair":
+        ns = _repair_parser().parse_args(args[1:])
+        return RepairArgs(ns.data_dir)
     ns = _app_parser().parse_args(args)
     if ns.public_url and ns.no_tunnel:
         _app_parser().error("--public-url and --no-tunnel cannot be used together")
@@ -210,18 +227,33 @@ def parse(argv: Sequence[str]) -> AppArgs | ExportArgs | DoctorArgs | FrontDeskA
 def run_export(args: ExportArgs) -> int:
     from desktop.config import Paths, default_data_dir
     from desktop.store.database import StoreError
-    from desktop.store.export import export
+    from desktop.store.export import DatabaseDamaged, export
 
     paths = Paths(args.data_dir or default_data_dir(demo=args.demo))
+    output = args.output
+    partial = None if output is None else output.with_name(output.name + ".part")
     try:
-        if args.output is None:
+        if partial is None or output is None:
             count = export(paths.database, paths.media, sys.stdout, args.format)
         else:
-            partial = args.output.with_name(args.output.name + ".part")
             with partial.open("w", encoding="utf-8", newline="") as out:
                 count = export(paths.database, paths.media, out, args.format)
-            partial.replace(args.output)
+            partial.replace(output)
+    except DatabaseDamaged as exc:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+        print(
+            f"twoway export: the message database in {paths.data_dir} is damaged "
+            f"({exc.health.detail or 'SQLite cannot read part of it'}), so nothing was "
+            "exported. Run 'twoway repair' first: it keeps the damaged file unchanged and "
+            "rebuilds the database from every readable message plus Twilio's message log. "
+            "Then export again.",
+            file=sys.stderr,
+        )
+        return 1
     except StoreError as exc:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         print(f"twoway export: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
@@ -237,3 +269,59 @@ def run_doctor(args: DoctorArgs) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")  # a console that cannot show “quotes”
     return doctor(args.data_dir, args.json)
+
+
+def _phase(line: str) -> None:
+    """Progress on standard error: the steps, not every batch of rows."""
+    if line.endswith("…"):
+        print(line, file=sys.stderr, flush=True)
+
+
+def run_repair(args: RepairArgs) -> int:
+    """``twoway repair``: exit 0 when rebuilt (or nothing was damaged), 1 when it cannot."""
+    from desktop import recovery
+    from desktop.config import EnvironmentOverrides, Paths, default_data_dir
+    from desktop.domain.store_health import HealthKind
+    from desktop.logs import setup_logging
+    from desktop.store import backups
+    from desktop.store.health import quick_check
+    from desktop.store.repair import RepairImpossible
+
+    paths = Paths(args.data_dir or default_data_dir())
+    database = paths.database
+    setup_logging(paths.log_file if paths.data_dir.is_dir() else None, console=False)
+    try:
+        environment = EnvironmentOverrides.from_environ()
+    except ValueError as exc:
+        print(f"twoway repair: {exc}", file=sys.stderr)
+        return 1
+    if not database.exists() and backups.newest(paths.backups) is None:
+        print(f"twoway repair: there is no message database in {paths.data_dir}.", file=sys.stderr)
+        return 1
+    if database.exists() and database.stat().st_size > 0:
+        health = quick_check(database, paths.backups)
+        if health.kind is HealthKind.OK:
+            print(f"The message database in {paths.data_dir} is not damaged; nothing was changed.")
+            return 0
+    credentials, why_not = recovery.stored_credentials(encrypted_file=paths.encrypted_secrets)
+    try:
+        outcome = recovery.repair(
+            database,
+            paths.backups,
+            credentials=credentials,
+            api_base_url=environment.api_base_url,
+            skipped=why_not,
+            progress=_phase,
+        )
+    except RepairImpossible as exc:
+        print(f"twoway repair: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(
+            f"twoway repair: could not write in {paths.data_dir} ({exc.strerror}). Free some "
+            "space or check the folder's permissions, then try again.",
+            file=sys.stderr,
+        )
+        return 1
+    print("\n".join(outcome.lines()))
+    return 0

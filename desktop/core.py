@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from desktop.account import AccountSetup
 from desktop.config import (
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["CannotSend", "Core", "CoreOptions"]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Short background jobs at once (picture decoding, file copies, login checks).
 TASK_THREADS = 4
@@ -71,6 +72,7 @@ class Core:
         )
         self.store = Store(self.paths.database, self.paths.backups)
         self.connection = ConnectionBoard(ConnectionSnapshot(demo=options.demo))
+        self.store.health.subscribe(lambda health: self.connection.update(store_health=health))
         #: Short background jobs for the UI and the use cases; never the GUI thread.
         self.tasks = TaskPool(TASK_THREADS, "task", on_thread_exit=self.store.release_reader)
         self._lifecycle = TaskPool(1, "core-lifecycle", on_thread_exit=self.store.release_reader)
@@ -140,16 +142,28 @@ class Core:
         return self._run_on_lifecycle(self._start)
 
     def _start(self) -> None:
-        from desktop.store.database import StoreError
-
-        try:
-            self.store.check_integrity()
-        except StoreError as exc:
-            logger.error("Integrity check failed: %s", exc)
-            self.connection.update(problem=str(exc))
+        if not self.store.check_health().writable:
+            return  # the window says what happened and offers the repair; nothing writes
         self.account.find_keyring()
         self.network.start()
         self.resume_watcher.start()
+        self.tasks.submit(self.store.back_up_daily)
+
+    def with_store_closed(self, work: Callable[[], T]) -> T:
+        """Stop what writes and close the database, run ``work`` (a repair, a restore),
+        open it again and restart.  Blocking: call off the GUI thread; raises StoreError if
+        the database still cannot be opened (then it stays closed)."""
+
+        def replace() -> T:
+            self.network.stop()
+            self.store.close(for_replacement=True)
+            result = work()
+            self.store.open()
+            return result
+
+        result = self._lifecycle.submit(replace).result()
+        self.start()
+        return result
 
     def _on_resume(self, seconds_missed: float, how: str) -> None:
         self._run_on_lifecycle(lambda: self.network.on_resume(seconds_missed))

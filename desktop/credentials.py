@@ -9,11 +9,16 @@ when one is usable — a missing keyring never turns a complete environment into
 
 from __future__ import annotations
 
+import getpass
 import logging
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import NamedTuple
 
-from desktop.secrets import Secret, SecretStore, SecretsUnavailable
+from desktop.secrets import Secret, SecretsLocked, SecretStore, SecretsUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -81,3 +86,65 @@ def _optional(secrets: SecretStore, name: Secret) -> str | None:
         return secrets.get(name)
     except SecretsUnavailable:
         return None
+
+
+ENVIRONMENT_TEXT = "the environment (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)"
+
+
+@dataclass(frozen=True)
+class FoundCredentials:
+    credentials: TwilioCredentials | None
+    #: Where they came from, mid-sentence: "the environment", "GNOME Keyring", "the demo".
+    source: str
+    #: Why there are none (plain words), "" when there are.
+    problem: str = ""
+
+
+def _ask_passphrase() -> str | None:
+    """The passphrase typed at the terminal, or None when nobody is there to type it."""
+    if not sys.stdin or not sys.stdin.isatty():
+        return None
+    try:
+        return getpass.getpass("Passphrase for your Twilio credentials: ")
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+def load_for_command(
+    environ: Mapping[str, str] | None = None,
+    secrets: SecretStore | None = None,
+    *,
+    encrypted_file: Path | None = None,
+    ask_passphrase: Callable[[], str | None] = _ask_passphrase,
+) -> FoundCredentials:
+    """Credentials for a command run outside the app (``doctor``, ``repair``): the same
+    rules as the app, and the encrypted file's passphrase asked at a terminal."""
+    store = secrets or SecretStore(environ=environ, encrypted_file=encrypted_file)
+    try:
+        found = load_credentials(store)
+    except SecretsLocked as locked:
+        passphrase = ask_passphrase()
+        if passphrase is None:
+            return FoundCredentials(
+                None,
+                "an encrypted file",
+                f"{locked} Run this in a terminal to type it, or set TWILIO_ACCOUNT_SID and "
+                "TWILIO_AUTH_TOKEN in the environment.",
+            )
+        try:
+            store.use_passphrase(passphrase)
+            found = load_credentials(store)
+        except (ValueError, SecretsUnavailable) as exc:  # wrong passphrase, unreadable file
+            return FoundCredentials(None, "an encrypted file", str(exc))
+    except SecretsUnavailable as exc:
+        return FoundCredentials(None, "nowhere", str(exc))
+    if found is None:
+        where = store.where()
+        return FoundCredentials(
+            None,
+            where,
+            f"No Twilio credentials were found in the environment or in {where}.",
+        )
+    if found.source is CredentialSource.ENVIRONMENT:
+        return FoundCredentials(found, ENVIRONMENT_TEXT)
+    return FoundCredentials(found, store.where())

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from desktop.domain.store_health import StoreHealth
 from desktop.guarded import GuardedValue
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class ConnectionSnapshot(NamedTuple):
     detail: str = ""
     demo: bool = False
     sync_progress: str = ""
+    #: The message database's health, apart from ``problem``: "Online" never hides it.
+    store_health: StoreHealth = StoreHealth()
 
 
 class ConnectionBoard:

@@ -9,6 +9,7 @@ body is streamed with a hard size cap; and the bytes are sniffed, never trusted 
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 from collections.abc import Iterator
@@ -38,7 +39,18 @@ class MediaRefused(Exception):
 
 
 class MediaUnavailable(Exception):
-    """A temporary failure (network, 5xx, timeout); retried with backoff."""
+    """A temporary failure (network, 5xx, timeout, a full disk); retried with backoff."""
+
+
+def describe_failure(exc: BaseException) -> str:
+    """Plain words for a failure outside the download rules (shown on the picture's row)."""
+    if isinstance(exc, OSError):
+        if exc.errno == errno.ENOSPC:
+            return "the disk is full: free some space and Twoway will fetch the picture again"
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return "Twoway is not allowed to save pictures in its media folder"
+        return f"the picture could not be saved ({exc.strerror or exc})"
+    return "unexpected error"
 
 
 @dataclass(frozen=True)
@@ -234,6 +246,9 @@ def _save(chunks: Iterator[bytes], dest_dir: Path, media_sid: str) -> Downloaded
         sniffed = sniff(head)
         final = dest_dir / f"{media_sid}{sniffed.extension}"
         partial.replace(final)
+    except OSError as exc:  # our disk, not Twilio: worth another try later
+        partial.unlink(missing_ok=True)
+        raise MediaUnavailable(describe_failure(exc)) from exc
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from desktop.domain.events import Event, MessageAdded
-from desktop.gateway.media import MediaPolicy, MediaRefused, MediaUnavailable, download
+from desktop.gateway.media import (
+    MediaPolicy,
+    MediaRefused,
+    MediaUnavailable,
+    describe_failure,
+    download,
+)
 from desktop.gateway.thumbnails import ImageRefused, make_thumbnail
 from desktop.store import queries, writes
 from desktop.store.service import Store
@@ -132,11 +138,15 @@ class MediaFetcher:
     def _run_job(self, job: queries.MediaJob) -> None:
         try:
             self._fetch(job)
-        except Exception:
-            logger.exception("Media %d failed unexpectedly", job.media_id)
+        except Exception as exc:
+            reason = describe_failure(exc)
+            if isinstance(exc, OSError):
+                logger.warning("Media %d not stored: %s", job.media_id, reason)
+            else:
+                logger.exception("Media %d failed unexpectedly", job.media_id)
             self._store.writer.submit(
                 lambda tx: writes.media_attempt_failed(
-                    tx, job.media_id, "unexpected error", next_attempt_at_ms=self._next_attempt(job)
+                    tx, job.media_id, reason, next_attempt_at_ms=self._next_attempt(job)
                 )
             )
         finally:

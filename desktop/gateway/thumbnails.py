@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QBuffer, QIODevice, QSize, Qt
 from PySide6.QtGui import QImage, QImageReader
 
 logger = logging.getLogger(__name__)
@@ -61,11 +61,19 @@ def make_thumbnail(source: Path, dest: Path, edge: int = THUMBNAIL_EDGE) -> Thum
     transparent = image.hasAlphaChannel()
     fmt = "PNG" if transparent else "JPEG"
     target = dest.with_suffix(".png" if transparent else ".jpg")
+    # Encoded in memory and written by Python, so a full disk is an OSError saying so
+    # (retried), not an anonymous "could not be written" (refused for good).
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    # PySide6's stubs say bytes for the format, but only str works at run time.
+    if not image.save(buffer, fmt, 85):  # type: ignore[call-overload]
+        raise ImageRefused("the thumbnail could not be encoded")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.part")
-    # PySide6's stubs say bytes for the format, but only str works at run time.
-    if not image.save(str(partial), fmt, 85):  # type: ignore[call-overload]
+    try:
+        partial.write_bytes(bytes(buffer.data().data()))
+        partial.replace(target)
+    except OSError:
         partial.unlink(missing_ok=True)
-        raise ImageRefused("the thumbnail could not be written")
-    partial.replace(target)
+        raise
     return Thumbnail(target, size.width(), size.height())

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Final
 
 from desktop.config import Settings
-from desktop.credentials import TwilioCredentials
+from desktop.credentials import FoundCredentials, TwilioCredentials
 from desktop.domain.connection import Link
 from desktop.domain.phone import display, region_of
 from desktop.gateway.messaging_types import (
@@ -28,7 +28,6 @@ from desktop.gateway.messaging_types import (
 )
 from desktop.gateway.rest import RestGateway
 from desktop.gateway.rest_types import AccountInfo, IncomingNumber, TwilioProblem
-from desktop.readiness.credentials import CredentialSource
 from desktop.readiness.failures import check_recent_failures
 from desktop.readiness.model import (
     CREDENTIALS,
@@ -61,7 +60,7 @@ _LINK_WORDS: Final[dict[str, str]] = {
 
 @dataclass(frozen=True)
 class ReadinessContext:
-    credentials: CredentialSource
+    credentials: FoundCredentials
     api_base_url: str
     #: The number to check ("" = the account's only texting number).
     wanted_number: str = ""

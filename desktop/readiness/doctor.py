@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TextIO
 
 from desktop.config import EnvironmentOverrides, Paths, Settings, default_data_dir
+from desktop.credentials import load_for_command
 from desktop.readiness.checks import ReadinessContext, run_checks
-from desktop.readiness.credentials import load_credentials
 from desktop.readiness.model import Report
 from desktop.readiness.runtime import RunningApp, is_listening, read_running_app
 from desktop.secrets import SecretStore
@@ -55,7 +55,7 @@ def doctor_report(
     settings = read_settings(paths.settings)
     running, why = running_app(paths)
     context = ReadinessContext(
-        credentials=load_credentials(environ, secrets, encrypted_file=paths.encrypted_secrets),
+        credentials=load_for_command(environ, secrets, encrypted_file=paths.encrypted_secrets),
         api_base_url=env.api_base_url,
         wanted_number=env.phone_number or settings.phone_number,
         running=running,

@@ -17,6 +17,7 @@ from typing import Final
 from desktop.gateway.rest_errors import explain_error_code
 from desktop.readiness.model import RECENT_FAILURES, Check
 from desktop.store.database import DatabaseMissing, StoreError, connect
+from desktop.store.health import quick_check
 
 #: Every text from the number is refused until registration or verification is done.
 BLOCKING_CODES: Final = frozenset({30034, 30035, 30032})
@@ -69,6 +70,10 @@ def check_recent_failures(database: Path | None, now_ms: int, days: int) -> Chec
         return Check.not_applicable(
             RECENT_FAILURES, "Twoway has not sent any texts from this computer yet."
         )
+    health = quick_check(database, None)
+    if not health.ok:
+        # The database the failures are read from is damaged or unusable: say that first.
+        return Check.failed(RECENT_FAILURES, f"{health.headline}. {health.message}", health.fix)
     try:
         groups = failure_groups(database, now_ms - days * 86_400_000)
     except (DatabaseMissing, StoreError, sqlite3.Error) as exc:

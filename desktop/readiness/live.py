@@ -12,9 +12,8 @@ import os
 import time
 from typing import TYPE_CHECKING
 
-from desktop.credentials import CredentialSource as Origin
+from desktop.credentials import ENVIRONMENT_TEXT, CredentialSource, FoundCredentials
 from desktop.readiness.checks import ReadinessContext, run_checks
-from desktop.readiness.credentials import ENVIRONMENT_TEXT, CredentialSource
 from desktop.readiness.model import Report
 from desktop.readiness.runtime import RunningApp
 
@@ -22,18 +21,18 @@ if TYPE_CHECKING:
     from desktop.core import Core
 
 
-def _credentials(core: Core) -> CredentialSource:
+def _credentials(core: Core) -> FoundCredentials:
     found = core.network.credentials
     if found is None:
         problem = core.connection.snapshot.problem or "Twoway is not signed in to Twilio yet."
-        return CredentialSource(None, core.account.keyring_location(), problem)
-    if found.source is Origin.DEMO:
+        return FoundCredentials(None, core.account.keyring_location(), problem)
+    if found.source is CredentialSource.DEMO:
         source = "the demo (a simulated Twilio on this computer)"
-    elif found.source is Origin.ENVIRONMENT:
+    elif found.source is CredentialSource.ENVIRONMENT:
         source = ENVIRONMENT_TEXT
     else:
         source = core.account.keyring_location()
-    return CredentialSource(found, source)
+    return FoundCredentials(found, source)
 
 
 def context_for(core: Core) -> ReadinessContext:

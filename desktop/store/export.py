@@ -3,6 +3,11 @@
 Reads through a read-only connection inside one transaction, so the export is a
 consistent snapshot even while the app keeps receiving messages (WAL lets it read
 without blocking the writer).
+
+A damaged database is not exported at all (:class:`DatabaseDamaged`): an export promises
+every message, and a partial file would pass for a whole one.  SQLite's page check runs
+first, so nothing is written when the damage is known; ``twoway repair`` salvages row by
+row with more care, and the export works after it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from desktop.store.database import connect
+from desktop.domain.store_health import HealthKind
+from desktop.store.database import StoreUnavailable, connect
+from desktop.store.health import health_of, kind_of, quick_check
+
+
+class DatabaseDamaged(StoreUnavailable):
+    """SQLite found damage; nothing (or only a discarded part) was written."""
+
 
 CSV_COLUMNS: Final = (
     "our_number",
@@ -98,7 +110,26 @@ def _conversations(conn: sqlite3.Connection, media_dir: Path) -> Iterator[dict[s
 
 
 def export(database: Path, media_dir: Path, out: TextIO, fmt: str = "json") -> int:
-    """Write the export to ``out``; returns the number of messages written."""
+    """Write the export to ``out``; returns the number of messages written.
+
+    Raises :class:`DatabaseDamaged` when the database is damaged (found before anything
+    is written, or midway: then what was written must be discarded).
+    """
+    backups = database.parent / "backups"
+    if database.exists():
+        health = quick_check(database, backups)
+        if health.kind is HealthKind.DAMAGED:
+            raise DatabaseDamaged(health)
+    try:
+        return _export(database, media_dir, out, fmt)
+    except sqlite3.DatabaseError as exc:
+        if kind_of(exc) is HealthKind.DAMAGED:
+            damaged = health_of(HealthKind.DAMAGED, database, backups, str(exc))
+            raise DatabaseDamaged(damaged) from exc
+        raise
+
+
+def _export(database: Path, media_dir: Path, out: TextIO, fmt: str) -> int:
     conn = connect(database, read_only=True)
     count = 0
     try:

@@ -83,7 +83,6 @@ def run(
                 demo=args.demo,
             )
         )
-        core.open()
     except (StoreError, OSError, ValueError) as exc:  # ValueError: a malformed environment
         logger.error("Could not open the data folder: %s", exc)
         if args.smoke_test:
@@ -95,10 +94,20 @@ def run(
     from PySide6.QtGui import QIcon
 
     from desktop.platform_support import resource_path
+    from desktop.ui.damage_dialog import open_until_usable, watch_store_health
     from desktop.ui.main_window import MainWindow
 
     app.setWindowIcon(QIcon(str(resource_path("icons", "twoway.svg"))))
-    window = MainWindow(core, fast_start=not args.smoke_test)
+    # A damaged, empty, read-only or locked database: a dialog with the way out, not a
+    # half-started window.
+    built = open_until_usable(
+        core, lambda: MainWindow(core, fast_start=not args.smoke_test), smoke_test=args.smoke_test
+    )
+    if built is None:
+        core.stop()
+        return 1
+    window = built
+    watch_store_health(window, core, window.bridge.connectionChanged)
     if args.smoke_test:
         window.show()
         app.processEvents()

@@ -548,6 +548,10 @@ class MainWindow(QMainWindow):
             self.open_unlock()
         elif action == "readiness":
             self.open_readiness()
+        elif action in ("repair", "retry"):
+            from desktop.ui.damage_dialog import show_damage_dialog
+
+            show_damage_dialog(self, self.core)
 
     def rename_contact(self) -> None:
         if self._pane is not None and self._pane.conversation is not None:

@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop.domain.connection import ConnectionSnapshot, Link
+from desktop.domain.store_health import HealthKind
 from desktop.ui import theme as theme_module
 from desktop.ui.formatting import ago
 from desktop.ui.widgets import Surface, tint
@@ -26,7 +27,7 @@ class StatusText(NamedTuple):
     headline: str
     detail: str
     tooltip: str
-    action: str = ""  # "" | "setup" | "settings" | "unlock"
+    action: str = ""  # "" | "setup" | "settings" | "unlock" | "repair" | "retry"
 
 
 def describe(
@@ -42,8 +43,20 @@ def describe(
         tips.append(f"Twilio sends texts to {snapshot.public_url}")
     if snapshot.detail:
         tips.append(snapshot.detail)
+    health = snapshot.store_health
+    if health.kind is HealthKind.OK:
+        tips.append("Message database checked: no damage found.")
     tooltip = "\n".join(tips)
     link = snapshot.link
+
+    if not health.ok:  # before anything about the network: "Online" must not hide it
+        if health.can_repair:
+            action = "repair"
+        elif health.kind in (HealthKind.DISK_FULL, HealthKind.UNAVAILABLE):
+            action = ""  # passes by itself: the next write that succeeds clears it
+        else:
+            action = "retry"
+        return StatusText("problem", health.headline, health.message, health.detail, action)
 
     if link is Link.SIGNED_OUT:
         return StatusText(
@@ -114,6 +127,8 @@ _BUTTONS = {
     "setup": ("Set up…", "Set up Twilio"),
     "settings": ("Settings…", "Open settings"),
     "unlock": ("Unlock…", "Unlock your Twilio credentials"),
+    "repair": ("Repair…", "Repair the message database"),
+    "retry": ("Details…", "What happened to the message database"),
 }
 
 

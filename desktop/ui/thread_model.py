@@ -125,7 +125,12 @@ class ThreadModel(QAbstractListModel):
 
     def open(self, conversation_id: int) -> None:
         """Show the newest page of ``conversation_id``."""
-        rows = queries.thread_page(self._reader(), conversation_id, limit=PAGE_SIZE)
+        try:
+            rows = queries.thread_page(self._reader(), conversation_id, limit=PAGE_SIZE)
+        except sqlite3.DatabaseError as exc:
+            # A damaged page: the store's health has it, the window offers the repair.
+            logger.warning("Conversation %d cannot be read: %s", conversation_id, exc)
+            rows = []
         self.open_rows(conversation_id, rows, has_older=len(rows) == PAGE_SIZE)
 
     def open_rows(

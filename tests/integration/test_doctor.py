@@ -8,6 +8,7 @@ doctor's own entry point, reading its JSON.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from collections.abc import Iterator
@@ -515,3 +516,36 @@ def test_recent_failures_without_a_database(tmp_path: Path) -> None:
     assert _oks(report)["recent_failures"] is None
     assert "has not sent any texts" in report["checks"][-1]["detail"]
     assert CUSTOMER not in out.getvalue()
+
+
+def test_a_damaged_database_is_reported_and_blocks(tmp_path: Path) -> None:
+    from desktop.domain.models import Direction, NewMessage, Source
+    from desktop.store.service import Store
+    from desktop.store.writes import insert_message
+    from tests.damage_helpers import damage_page
+
+    data = tmp_path / "damaged"
+    store = Store(data / "twoway.sqlite3", data / "backups")
+    store.open()
+    for n in range(300):
+        message = NewMessage(
+            sid=f"SM{n:032x}",
+            direction=Direction.OUTBOUND,
+            from_number=OUR_NUMBER,
+            to_number=CUSTOMER,
+            body=f"Reminder {n}: your cleaning is on Thursday at 3",
+            status="delivered",
+            created_at_ms=1_700_000_000_000 + n,
+            source=Source.BACKFILL,
+        )
+        store.writer.call(functools.partial(insert_message, msg=message))
+    store.close()
+    damage_page(data / "twoway.sqlite3", "messages")
+    out = io.StringIO()
+    code = run_doctor(data, True, environ={}, out=out)
+    report = json.loads(out.getvalue())
+    assert code == 1
+    check = next(c for c in report["checks"] if c["id"] == "recent_failures")
+    assert check["ok"] is False
+    assert "damaged" in check["detail"]
+    assert "twoway repair" in check["fix"]

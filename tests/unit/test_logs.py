@@ -55,3 +55,39 @@ def test_redact_is_a_pure_function() -> None:
     register_secret("another-secret-value")
     assert redact("x another-secret-value y") == "x [redacted] y"
     assert redact("nothing to hide") == "nothing to hide"
+
+
+def test_a_log_file_that_cannot_be_written_pauses_quietly_and_picks_up_again(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.logs import QuietFileHandler
+
+    blocked = tmp_path / "logs"
+    blocked.write_text("a file where the log folder should be")  # opening fails: ENOTDIR
+    now = [1000.0]
+    handler = QuietFileHandler(blocked / "twoway.log", retry_after_s=30.0, clock=lambda: now[0])
+    log = logging.getLogger("desktop.test.quiet")
+    log.propagate = False
+    log.addHandler(handler)
+    try:
+        for n in range(5):
+            log.warning("line %d", n)
+        assert handler.is_paused()
+        assert handler.dropped == 5
+        blocked.unlink()
+        blocked.mkdir()
+        now[0] += 10
+        log.warning("still within the pause")
+        assert not (blocked / "twoway.log").exists()
+        now[0] += 30
+        log.warning("back")
+        handler.flush()
+        text = (blocked / "twoway.log").read_text()
+        assert "6 log lines could not be written" in text
+        assert text.rstrip().endswith("back")
+        assert not handler.is_paused()
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+        log.propagate = True
+    assert "Logging error" not in capfd.readouterr().err

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from desktop.domain.store_health import HealthKind
 from desktop.store import database, schema
-from desktop.store.database import DatabaseTooNew, StoreError, open_database
+from desktop.store.database import DatabaseTooNew, StoreError, StoreUnavailable, open_database
 
 
 def _digest(path: Path) -> str:
@@ -104,5 +105,8 @@ def test_database_from_a_newer_twoway_is_refused_and_not_modified(tmp_path: Path
 def test_garbage_file_gives_a_plain_message(tmp_path: Path) -> None:
     db = tmp_path / "t.sqlite3"
     db.write_bytes(b"this is not a database at all" * 100)
-    with pytest.raises(StoreError, match="not a readable Twoway database"):
+    with pytest.raises(StoreError, match="cannot be read") as raised:
         open_database(db, tmp_path / "backups")
+    assert isinstance(raised.value, StoreUnavailable)
+    assert raised.value.health.kind is HealthKind.DAMAGED
+    assert raised.value.health.can_repair
