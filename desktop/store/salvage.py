@@ -123,6 +123,9 @@ class TableCopier:
             f"VALUES ({', '.join('?' * width)})"
         )
         self.result = TableSalvage(table)
+        #: The highest rowid copied so far: a scan can hop over the start of a damaged
+        #: page without an error, so a damaged range starts right after it.
+        self._last_copied = MIN_ROWID - 1
 
     def run(self) -> TableSalvage:
         if self._rowid_table:
@@ -186,6 +189,7 @@ class TableCopier:
         resume = self._next_readable(position)
         after = self._read(resume, 1) if resume is not None else []
         end = int(after[0][0]) - 1 if after else MAX_ROWID
+        position = min(position, self._last_copied + 1)
         self.result.unreadable.append((position, end))
         logger.warning(
             "Salvage: %s rowids %d…%s unreadable",
@@ -235,6 +239,8 @@ class TableCopier:
         added = self._dst.total_changes - before
         self.result.copied += added
         self.result.refused += len(rows) - added
+        if self._rowid_table and rows:
+            self._last_copied = max(self._last_copied, int(rows[-1][0]))
         if self._progress is not None:
             self._progress(f"Reading {self._table}: {self.result.copied:,} rows")
 

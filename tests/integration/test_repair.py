@@ -150,10 +150,10 @@ def test_a_table_added_by_a_later_version_is_salvaged_without_code_for_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     extra = """
-    CREATE TABLE contact_notes (
+    CREATE TABLE visit_notes (
         id INTEGER PRIMARY KEY, contact_id INTEGER NOT NULL REFERENCES contacts(id),
         note TEXT NOT NULL);
-    CREATE TABLE drafts (conversation_id INTEGER PRIMARY KEY, body TEXT NOT NULL)
+    CREATE TABLE reminders (conversation_id INTEGER PRIMARY KEY, body TEXT NOT NULL)
         WITHOUT ROWID;
     """
     migrations = (*schema.MIGRATIONS, extra)
@@ -167,12 +167,12 @@ def test_a_table_added_by_a_later_version_is_salvaged_without_code_for_it(
             ids = [r[0] for r in tx.execute("SELECT id FROM contacts")]
             for contact_id in ids:
                 tx.execute(
-                    "INSERT INTO contact_notes (contact_id, note) VALUES (?, ?)",
+                    "INSERT INTO visit_notes (contact_id, note) VALUES (?, ?)",
                     (contact_id, f"Prefers mornings ({contact_id})"),
                 )
                 tx.execute(
-                    "INSERT INTO drafts (conversation_id, body) VALUES (?, ?)",
-                    (contact_id, f"Draft {contact_id}"),
+                    "INSERT INTO reminders (conversation_id, body) VALUES (?, ?)",
+                    (contact_id, f"Reminder {contact_id}"),
                 )
 
         env.store.writer.call(notes)
@@ -181,7 +181,7 @@ def test_a_table_added_by_a_later_version_is_salvaged_without_code_for_it(
         before = sqlite3.connect(db)
         wanted = {
             t: sorted(before.execute(f"SELECT * FROM {t}").fetchall())
-            for t in ("contact_notes", "drafts")
+            for t in ("visit_notes", "reminders")
         }
         before.close()
         damage_page(db, "messages")

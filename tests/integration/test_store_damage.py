@@ -120,7 +120,7 @@ def test_core_start_on_a_damaged_database_starts_no_network_and_online_cannot_hi
     core = Core(CoreOptions(data_dir=data.data_dir, environ={}))
     core.open()
     try:
-        core.start()
+        core.start().result(timeout=30)
         snapshot = core.connection.snapshot
         assert snapshot.store_health.kind is HealthKind.DAMAGED
         assert core.network.receiver is None  # nothing started that would write
