@@ -94,7 +94,8 @@ class Messaging:
         return self._tasks.submit(copy_then_queue)
 
     def retry(self, message_id: int) -> Future[bool]:
-        """Send a failed message again (the same row: no second bubble)."""
+        """Send a failed message again, refused by Twilio or undelivered: the same row (no
+        second bubble); an undelivered attempt's SID is kept so a backfill still finds it."""
         from desktop.store import outbox_writes
 
         return self._store.writer.submit(lambda tx: outbox_writes.requeue(tx, message_id))

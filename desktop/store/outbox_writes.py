@@ -140,23 +140,67 @@ def mark_failed(tx: Tx, message_id: int, error: str, error_code: int | None) -> 
 
 
 def requeue(tx: Tx, message_id: int) -> bool:
-    """The user pressed Retry on a failed message."""
-    cursor = tx.execute(
-        "UPDATE outbox SET state = 'queued', next_attempt_at = 0, last_error = '', "
-        "error_code = NULL WHERE message_id = ? AND state = 'failed'",
+    """Staff pressed Retry or Send again on a failed text: the same row goes out again.
+
+    A send Twilio refused has no SID and its outbox row says ``failed``.  A text Twilio
+    accepted but could not deliver keeps its bubble too: its SID moves to
+    ``earlier_sids`` (so a backfill that lists the old attempt later finds this message,
+    not a stranger) and the row is queued as new.  The outbox row starts afresh, so a
+    text that once gave up after hours of no connection is not given up on at once.
+    False when there is nothing to retry (already being sent, or not failed).
+    """
+    row = tx.execute(
+        "SELECT m.sid, m.status, m.error_code, m.direction, m.conversation_id, o.state "
+        "FROM messages m LEFT JOIN outbox o ON o.message_id = m.id WHERE m.id = ?",
         (message_id,),
-    )
-    if not cursor.rowcount:
+    ).fetchone()
+    if row is None or row[3] != Direction.OUTBOUND.value:
         return False
+    sid, old_status, old_code, _direction, conversation_id, state = row
+    now = now_ms()
+    if sid is None:
+        if state != "failed":
+            return False
+    else:
+        if not status.is_failure(str(old_status)):
+            return False
+        tx.execute(
+            "INSERT INTO earlier_sids (sid, message_id, status, error_code, replaced_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid) DO NOTHING",
+            (sid, message_id, old_status, old_code, now),
+        )
+        tx.execute("UPDATE messages SET sid = NULL WHERE id = ?", (message_id,))
+    tx.execute(
+        """
+        INSERT INTO outbox (message_id, state, created_at) VALUES (?, 'queued', ?)
+        ON CONFLICT (message_id) DO UPDATE SET state = 'queued', attempts = 0,
+            next_attempt_at = 0, first_attempt_at = NULL, last_error = '', error_code = NULL,
+            created_at = excluded.created_at
+        """,
+        (message_id, now),
+    )
     tx.execute(
         "UPDATE messages SET status = ?, status_rank = ?, error_code = NULL, updated_at = ? "
-        "WHERE id = ? AND sid IS NULL",
-        (status.LOCAL_PENDING, status.rank(status.LOCAL_PENDING), now_ms(), message_id),
+        "WHERE id = ?",
+        (status.LOCAL_PENDING, status.rank(status.LOCAL_PENDING), now, message_id),
     )
-    row = tx.execute("SELECT conversation_id FROM messages WHERE id = ?", (message_id,)).fetchone()
+    tx.execute(
+        "UPDATE conversations SET last_status = ? WHERE id = ? AND last_message_id = ?",
+        (status.LOCAL_PENDING, conversation_id, message_id),
+    )
     emit_message_changed(tx, message_id)
-    tx.emit(OutboxQueued(message_id, int(row[0])))
+    tx.emit(OutboxQueued(message_id, int(conversation_id)))
     return True
+
+
+def earlier_attempt(tx: Tx, sid: str) -> tuple[int, int] | None:
+    """(message id, conversation id) of the message a replaced attempt's SID belongs to."""
+    row = tx.execute(
+        "SELECT m.id, m.conversation_id FROM earlier_sids e JOIN messages m ON m.id = e.message_id "
+        "WHERE e.sid = ?",
+        (sid,),
+    ).fetchone()
+    return None if row is None else (int(row[0]), int(row[1]))
 
 
 def recover_interrupted_sends(tx: Tx) -> int:

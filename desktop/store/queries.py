@@ -416,16 +416,22 @@ def outbox_state(conn: sqlite3.Connection, message_id: int) -> tuple[str, str, i
 
 
 def message_id_for_sid(conn: sqlite3.Connection, sid: str) -> int | None:
-    row = conn.execute("SELECT id FROM messages WHERE sid = ?", (sid,)).fetchone()
+    """The message ``sid`` belongs to, also when it names an attempt "Send again" replaced."""
+    row = conn.execute(
+        "SELECT id FROM messages WHERE sid = ? "
+        "UNION ALL SELECT message_id FROM earlier_sids WHERE sid = ? LIMIT 1",
+        (sid, sid),
+    ).fetchone()
     return None if row is None else int(row[0])
 
 
 def known_sids(conn: sqlite3.Connection, sids: list[str]) -> set[str]:
-    """Which of ``sids`` are already stored."""
+    """Which of ``sids`` are already stored (as a message, or as an attempt it replaced)."""
     if not sids:
         return set()
     rows = conn.execute(
-        "SELECT sid FROM messages WHERE sid IN (SELECT value FROM json_each(?))",
+        "SELECT sid FROM messages WHERE sid IN (SELECT value FROM json_each(?1)) "
+        "UNION SELECT sid FROM earlier_sids WHERE sid IN (SELECT value FROM json_each(?1))",
         (json.dumps(sids),),
     ).fetchall()
     return {str(r[0]) for r in rows}

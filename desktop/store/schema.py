@@ -161,6 +161,20 @@ CREATE TABLE away_replies (
 );
 """
 
+#: "Send again" reuses the failed message's row: the SID of each attempt it replaces is
+#: kept here, so a backfill or a late status callback that mentions an old attempt
+#: finds the message instead of storing a second copy of it.
+V3_EARLIER_SIDS: Final = """
+CREATE TABLE earlier_sids (
+    sid             TEXT PRIMARY KEY,
+    message_id      INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    status          TEXT NOT NULL,
+    error_code      INTEGER,
+    replaced_at     INTEGER NOT NULL
+);
+CREATE INDEX earlier_sids_by_message ON earlier_sids (message_id);
+"""
+
 #: MIGRATIONS[i] takes the database from version i to version i + 1.
-MIGRATIONS: Final[tuple[str, ...]] = (V1, V2_FRONT_DESK)
+MIGRATIONS: Final[tuple[str, ...]] = (V1, V2_FRONT_DESK, V3_EARLIER_SIDS)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

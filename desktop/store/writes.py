@@ -150,7 +150,11 @@ def insert_message(tx: Tx, msg: NewMessage) -> InsertResult:
             apply_status(tx, StatusUpdate(msg.sid, msg.status, msg.error_code))
             return InsertResult(int(row[0]), int(row[1]), created=False)
         if msg.direction is Direction.OUTBOUND:
-            from desktop.store import auto_replies  # imports this module
+            from desktop.store import auto_replies, outbox_writes  # they import this module
+
+            earlier = outbox_writes.earlier_attempt(tx, msg.sid)
+            if earlier is not None:  # an attempt "Send again" replaced: nothing to store
+                return InsertResult(earlier[0], earlier[1], created=False)
 
             adopted = _adopt_unconfirmed_send(tx, msg) or auto_replies.adopt(tx, msg)
             if adopted is not None:
@@ -289,6 +293,8 @@ def apply_status(tx: Tx, update: StatusUpdate) -> bool:
     ).fetchone()
     new_rank = status.rank(update.status)
     if row is None:
+        if tx.execute("SELECT 1 FROM earlier_sids WHERE sid = ?", (update.sid,)).fetchone():
+            return False  # news of an attempt "Send again" replaced: the message moved on
         tx.execute(
             """
             INSERT INTO pending_status (sid, status, status_rank, error_code, received_at)

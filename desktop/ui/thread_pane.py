@@ -424,21 +424,16 @@ class ThreadPane(QWidget):
         return self._draft
 
     def retry(self, message_id: int) -> None:
+        """Retry / Send again: the failed bubble itself goes out again (no second copy)."""
         message = self.model.message(message_id)
         if message is None or not is_failed(message):
             return
-        if message.outbox_state == "failed":
-            deliver(
-                self._core.messaging.retry(message_id),
-                lambda ok: None if ok else self.notice.emit("That message is already being sent."),
-                lambda exc: self.notice.emit(f"Could not retry: {exc}"),
-                context=self,
-            )
-            return
-        pictures = [
-            self._core.paths.outgoing_media / m.file for m in message.media if m.file is not None
-        ]
-        self.send(message.body, pictures)
+        deliver(
+            self._core.messaging.retry(message_id),
+            lambda ok: None if ok else self.notice.emit("That message is already being sent."),
+            lambda exc: self.notice.emit(f"Could not send it again: {exc}"),
+            context=self,
+        )
 
     def media_paths(self, message: MessageRow, media: MediaRow) -> tuple[Path | None, Path | None]:
         """(what to show inline, the full file) for one attachment."""
