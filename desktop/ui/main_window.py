@@ -574,6 +574,8 @@ class MainWindow(QMainWindow):
     # -- closing ------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._pane is not None:
+            self._pane.flush_draft()  # hidden to the tray or quitting: keep what was typed
         tray = self.tray
         if not self._quitting and tray is not None and tray.available():
             event.ignore()

@@ -4,6 +4,11 @@ The pane owns one conversation at a time.  It merges store events into its model
 clicks on bubbles into actions (retry, open a picture, retry a download), sends through
 the core (never waiting on the GUI thread), and keeps the composer disabled with the
 reason when texts cannot go out (the customer opted out, or nobody is signed in).
+
+What staff typed but did not send is the conversation's draft (text and pictures), kept
+through the front desk: saved a moment after typing stops, when another conversation is
+opened, and when the window closes or the app quits; put back when the conversation is
+opened again; cleared when it is sent.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -29,6 +34,8 @@ from PySide6.QtWidgets import (
 from desktop.core import Core
 from desktop.domain.connection import ConnectionSnapshot, Link
 from desktop.domain.events import Event, MediaChanged, MessageAdded, MessageChanged
+from desktop.frontdesk.demo import DEMO_BUSINESS
+from desktop.frontdesk.service import FrontDesk
 from desktop.messaging import CannotSend
 from desktop.store import queries, writes
 from desktop.store.queries import PAGE_SIZE, ConversationRow, MediaRow, MessageRow
@@ -51,6 +58,8 @@ logger = logging.getLogger(__name__)
 #: keeps live updates cheap; scrolling up reads the older pages again (a few ms each).
 KEEP_LOADED: Final = 2 * PAGE_SIZE
 HIGHLIGHT_MS: Final = 4000
+#: A draft is saved this long after the last keystroke (and always on switch and quit).
+DRAFT_SAVE_MS: Final = 800
 
 OPTED_OUT_REASON: Final = (
     "This customer replied STOP, so Twilio won't deliver texts to them. "
@@ -159,9 +168,26 @@ class ThreadPane(QWidget):
     conversationStarted = Signal(int)
     notice = Signal(str)
 
-    def __init__(self, core: Core, numbers: NumberFormatter, parent: QWidget | None = None):
+    def __init__(
+        self,
+        core: Core,
+        numbers: NumberFormatter,
+        parent: QWidget | None = None,
+        *,
+        front_desk: FrontDesk | None = None,
+    ):
         super().__init__(parent)
         self._core = core
+        self.front_desk = front_desk or FrontDesk(
+            core.store,
+            core.front_desk,
+            our_number=lambda: core.settings.phone_number or "",
+            business_name=lambda: DEMO_BUSINESS if core.options.demo else "",
+        )
+        #: The conversation whose draft the composer holds, and whether it changed since.
+        self._draft_for: int | None = None
+        self._draft_dirty = False
+        self._restoring = False
         self._numbers = numbers
         self._row: ConversationRow | None = None
         self._draft: tuple[str, str] | None = None
@@ -182,9 +208,21 @@ class ThreadPane(QWidget):
         )
         self.view.set_delegate(self.delegate)
         layout.addWidget(self.view, 1)
-        self.composer = ComposerBar(self)
+        self.composer = ComposerBar(self, picture_dir=core.paths.media / "composer")
         self.composer.sendRequested.connect(self.send)
+        self.composer.changed.connect(self._on_composer_changed)
+        self.composer.set_quick_replies(
+            self.front_desk.quick_replies,
+            lambda reply: self.front_desk.render_quick_reply(reply, self._draft_for),
+        )
         self.composer.hide()
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(DRAFT_SAVE_MS)
+        self._draft_timer.timeout.connect(self.flush_draft)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.flush_draft)
         layout.addWidget(self.composer)
         self.images.loaded.connect(lambda _path: self.view.viewport().update())
         self._waiting: list[int] = []
@@ -217,10 +255,11 @@ class ThreadPane(QWidget):
         self._draft = None
         self._row = row
         self._show_header()
+        if self._draft_for != row.id:
+            self._switch_draft(row.id)
         if focus_message is not None:
             self._open_at(row.id, focus_message)
         elif not same:
-            self.composer.reset()
             self.delegate.forget()
             self.model.open(row.id)
             self.view.scroll_to_latest()
@@ -244,9 +283,10 @@ class ThreadPane(QWidget):
         self._show_header()
         self._update_composer()
         self.composer.show()
-        self.composer.reset()
+        self._switch_draft(None)
 
     def show_nothing(self) -> None:
+        self._switch_draft(None)
         self._waiting = []
         self.model.clear()
         self._row, self._draft = None, None
@@ -299,6 +339,59 @@ class ThreadPane(QWidget):
             reason = SIGNED_OUT_REASON
         if reason != self.composer.blocked_reason:
             self.composer.set_blocked(reason)
+
+    # -- drafts ---------------------------------------------------------------------------
+
+    def _switch_draft(self, conversation_id: int | None) -> None:
+        """Keep what the composer holds for the conversation it belonged to, then show
+        ``conversation_id``'s draft (an empty box when it has none)."""
+        self.flush_draft()
+        self._restoring = True
+        try:
+            self.composer.reset()
+            self._draft_for = conversation_id
+            saved = None if conversation_id is None else self.front_desk.draft(conversation_id)
+            if saved is not None and not saved.empty:
+                pictures = [Path(p) for p in saved.attachments if Path(p).is_file()]
+                self.composer.restore(saved.body, pictures)
+        finally:
+            self._restoring = False
+        self._draft_dirty = False
+
+    def _on_composer_changed(self) -> None:
+        if self._restoring or self._draft_for is None:
+            return
+        self._draft_dirty = True
+        self._draft_timer.start()
+
+    def flush_draft(self) -> None:
+        """Save the open conversation's draft now if it changed (switching, closing, quit).
+
+        The write goes to the store's writer (a Future): the GUI thread never waits, and
+        the store finishes queued writes before it closes, so the last keystroke is kept.
+        """
+        self._draft_timer.stop()
+        conversation_id = self._draft_for
+        if conversation_id is None or not self._draft_dirty:
+            return
+        self._draft_dirty = False
+        body, pictures = self.composer.text(), self.composer.draft_attachments
+        deliver(
+            self.front_desk.save_draft(conversation_id, body, pictures),
+            None,
+            lambda exc: logger.warning("Could not keep the draft: %s", exc),
+            context=self,
+        )
+
+    def _forget_draft(self, conversation_id: int) -> None:
+        self._draft_timer.stop()
+        self._draft_dirty = False
+        deliver(
+            self.front_desk.clear_draft(conversation_id),
+            None,
+            lambda exc: logger.warning("Could not clear the draft: %s", exc),
+            context=self,
+        )
 
     # -- live updates ---------------------------------------------------------------------
 
@@ -401,7 +494,14 @@ class ThreadPane(QWidget):
             self.composer.show_error(f"Could not read the picture: {exc.strerror or exc}")
             return
         self._sending = True
-        self.composer.reset()
+        sent_from = self._draft_for
+        self._restoring = True
+        try:
+            self.composer.reset()
+        finally:
+            self._restoring = False
+        if sent_from is not None:
+            self._forget_draft(sent_from)
         draft = self._draft is not None
 
         def done(result: writes.InsertResult) -> None:
@@ -411,10 +511,15 @@ class ThreadPane(QWidget):
 
         def failed(exc: BaseException) -> None:
             self._sending = False
-            self.composer.restore(body, attachments)
-            self.composer.show_error(
-                str(exc) if isinstance(exc, CannotSend) else f"Not sent: {exc}"
-            )
+            reason = str(exc) if isinstance(exc, CannotSend) else f"Not sent: {exc}"
+            if self._draft_for == sent_from:
+                self.composer.restore(body, attachments)
+                self.composer.show_error(reason)
+            elif sent_from is not None:  # staff moved on: keep it as that conversation's draft
+                self.front_desk.save_draft(sent_from, body, attachments)
+                self.notice.emit(f"{reason} (kept as a draft in its conversation)")
+            else:
+                self.notice.emit(reason)
 
         deliver(future, done, failed, context=self)
 
