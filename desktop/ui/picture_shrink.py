@@ -160,7 +160,7 @@ def _encode(image: QImage, fmt: str, quality: int) -> bytes:
     array = QByteArray()
     buffer = QBuffer(array)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, fmt.encode(), quality):
+    if not image.save(buffer, fmt, quality):  # type: ignore[call-overload]  # str at runtime
         raise PictureRefused(f"The picture could not be saved as {fmt}.")
     buffer.close()
     return bytes(array.data())

@@ -188,6 +188,8 @@ class ThreadPane(QWidget):
         self._draft_for: int | None = None
         self._draft_dirty = False
         self._restoring = False
+        #: Drafts written but not committed yet, so switching back at once finds them.
+        self._unsaved: dict[int, tuple[str, list[str]]] = {}
         self._numbers = numbers
         self._row: ConversationRow | None = None
         self._draft: tuple[str, str] | None = None
@@ -350,13 +352,45 @@ class ThreadPane(QWidget):
         try:
             self.composer.reset()
             self._draft_for = conversation_id
-            saved = None if conversation_id is None else self.front_desk.draft(conversation_id)
-            if saved is not None and not saved.empty:
-                pictures = [Path(p) for p in saved.attachments if Path(p).is_file()]
-                self.composer.restore(saved.body, pictures)
+            saved = self._saved_draft(conversation_id)
+            if saved is not None:
+                body, attachments = saved
+                pictures = [Path(p) for p in attachments if Path(p).is_file()]
+                self.composer.restore(body, pictures)
         finally:
             self._restoring = False
         self._draft_dirty = False
+
+    def _saved_draft(self, conversation_id: int | None) -> tuple[str, list[str]] | None:
+        """A draft still on its way to the store wins over the stored one."""
+        if conversation_id is None:
+            return None
+        if conversation_id in self._unsaved:
+            body, pictures = self._unsaved[conversation_id]
+            return (body, pictures) if body.strip() or pictures else None
+        stored = self.front_desk.draft(conversation_id)
+        if stored is None or stored.empty:
+            return None
+        return stored.body, list(stored.attachments)
+
+    def _write_draft(self, conversation_id: int, body: str, pictures: list[Path]) -> None:
+        entry = (body, [str(p) for p in pictures])
+        self._unsaved[conversation_id] = entry
+        future = (
+            self.front_desk.save_draft(conversation_id, body, pictures)
+            if body.strip() or pictures
+            else self.front_desk.clear_draft(conversation_id)
+        )
+
+        def settled(_result: object) -> None:
+            if self._unsaved.get(conversation_id) is entry:
+                del self._unsaved[conversation_id]
+
+        def failed(exc: BaseException) -> None:
+            settled(None)
+            logger.warning("Could not keep the draft: %s", exc)
+
+        deliver(future, settled, failed, context=self)
 
     def _on_composer_changed(self) -> None:
         if self._restoring or self._draft_for is None:
@@ -375,23 +409,12 @@ class ThreadPane(QWidget):
         if conversation_id is None or not self._draft_dirty:
             return
         self._draft_dirty = False
-        body, pictures = self.composer.text(), self.composer.draft_attachments
-        deliver(
-            self.front_desk.save_draft(conversation_id, body, pictures),
-            None,
-            lambda exc: logger.warning("Could not keep the draft: %s", exc),
-            context=self,
-        )
+        self._write_draft(conversation_id, self.composer.text(), self.composer.draft_attachments)
 
     def _forget_draft(self, conversation_id: int) -> None:
         self._draft_timer.stop()
         self._draft_dirty = False
-        deliver(
-            self.front_desk.clear_draft(conversation_id),
-            None,
-            lambda exc: logger.warning("Could not clear the draft: %s", exc),
-            context=self,
-        )
+        self._write_draft(conversation_id, "", [])
 
     # -- live updates ---------------------------------------------------------------------
 
@@ -516,7 +539,7 @@ class ThreadPane(QWidget):
                 self.composer.restore(body, attachments)
                 self.composer.show_error(reason)
             elif sent_from is not None:  # staff moved on: keep it as that conversation's draft
-                self.front_desk.save_draft(sent_from, body, attachments)
+                self._write_draft(sent_from, body, attachments)
                 self.notice.emit(f"{reason} (kept as a draft in its conversation)")
             else:
                 self.notice.emit(reason)
