@@ -88,8 +88,9 @@ class QuickReplyList(QFrame):
             f"border: 1px solid {t.separator.name()}; border-radius: 8px; }}"
         )
         rows = min(len(self.replies), MAX_SHOWN)
-        row_height = max(self.list.sizeHintForRow(0), self.fontMetrics().height() + 6)
-        self.setFixedHeight(rows * row_height + 12)
+        row_height = max(self.list.sizeHintForRow(0), self.fontMetrics().height() + 2)
+        frame = 2 * self.list.frameWidth() + 4
+        self.setFixedHeight(rows * row_height + frame)
 
     @property
     def current(self) -> int:
