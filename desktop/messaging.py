@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final
 from desktop.workers import TaskPool
 
 if TYPE_CHECKING:
+    from desktop.domain.schedule import Holder
     from desktop.store import scheduled, writes
     from desktop.store.service import Store
     from desktop.store.writer import Tx
@@ -147,6 +148,14 @@ class Messaging:
             lambda tx: scheduled.queue_scheduled(
                 tx, our_number, contact_number, body, send_at_ms, kind, (), segments
             )
+        )
+
+    def holder_for(self, our_number: str, send_at: datetime) -> Holder:
+        """Who would keep a text due at ``send_at``: Twilio, or this laptop (no request)."""
+        from desktop.domain import schedule as rules
+
+        return rules.choose_holder(
+            int(send_at.timestamp() * 1000), _now_ms(), in_service=self._in_service(our_number)
         )
 
     def edit_scheduled(self, message_id: int, body: str, send_at: datetime) -> Future[int]:
