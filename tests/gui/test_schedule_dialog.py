@@ -31,7 +31,9 @@ def test_schedule_from_the_composer_shows_a_pending_bubble_with_its_time(
     assert isinstance(dialog, ScheduleDialog)
     qtbot.waitExposed(dialog)
     assert dialog.text.toPlainText() == "Reminder: your appointment is at 9:00"
-    assert dialog.findChild(type(dialog.hint), "scheduleZone").text().startswith("Times are in")
+    zone = dialog.findChild(type(dialog.hint), "scheduleZone")
+    assert zone is not None
+    assert zone.text().startswith("Times are in")
     due = datetime.now(UTC) + timedelta(hours=20)
     dialog.when.setDateTime(dialog.when.dateTime().fromSecsSinceEpoch(int(due.timestamp())))
     dialog.ok.click()
