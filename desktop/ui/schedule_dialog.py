@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 EVENING_HOUR: Final = 17
 MORNING_HOUR: Final = 9
 
+ALREADY_SENT: Final = "That text has already been sent; it can no longer be canceled."
 TWILIO_HINT: Final = "Twilio will send it at that time, even if this computer is off."
 LOCAL_HINT: Final = (
     "Twoway will send it at that time; keep this computer on and Twoway open. "
@@ -346,6 +347,36 @@ class ScheduleControls(QObject):
         if self.dialog is not None:
             self.dialog.deleteLater()
         self.dialog = None
+
+    def edit(self, message_id: int) -> None:
+        """The bubble's "Edit scheduled text…": the same dialog, filled in."""
+        text = next(
+            (t for t in self._core.messaging.scheduled_texts() if t.message_id == message_id),
+            None,
+        )
+        if text is None or text.state not in ("pending", "late") or self.dialog is not None:
+            return
+        dialog = ScheduleDialog(
+            self._core,
+            text.our_number,
+            text.contact_number,
+            text.body,
+            when=datetime.fromtimestamp(text.send_at / 1000, UTC),
+            editing=message_id,
+            parent=self.button.window(),
+        )
+        dialog.finished.connect(self._closed)
+        self.dialog = dialog
+        dialog.open()
+
+    def cancel(self, message_id: int) -> None:
+        """The bubble's "Cancel scheduled text"; the bubble then says it was canceled."""
+        deliver(
+            self._core.messaging.cancel_scheduled(message_id),
+            lambda outcome: None if outcome else self._composer.show_error(ALREADY_SENT),
+            lambda exc: self._composer.show_error(f"Not canceled: {exc}"),
+            context=self,
+        )
 
     def open_list(self) -> None:
         dialog = ScheduledListDialog(

@@ -191,6 +191,8 @@ class ThreadPane(QWidget):
         self.schedule = ScheduleControls(
             core, self.composer, self._target, lambda: self.conversation_id, self
         )
+        self.view.scheduleEditRequested.connect(self.schedule.edit)
+        self.view.scheduleCancelRequested.connect(self.schedule.cancel)
         self.images.loaded.connect(lambda _path: self.view.viewport().update())
         self._waiting: list[int] = []
         self.view.reachedBottom.connect(self._on_reached_bottom)

@@ -47,6 +47,10 @@ def test_schedule_from_the_composer_shows_a_pending_bubble_with_its_time(
     # The text went into the schedule: the composer is empty again.
     qtbot.waitUntil(lambda: pane.composer.editor.toPlainText() == "" and controls.dialog is None)
 
+    # The bubble's "Cancel scheduled text": it stays in the thread, saying so.
+    pane.view.scheduleCancelRequested.emit(bubble.id)
+    qtbot.waitUntil(lambda: status_label(pane.model.item(1).message)[0] == "Canceled by you.")
+
     # A time in the past is refused in the dialog, which stays open.
     controls.button.click()
     again = controls.dialog
