@@ -86,7 +86,9 @@ class Core:
             self.env,
             lambda: self.front_desk.current,
         )
-        self.messaging = Messaging(self.store, self.paths.outgoing_media, self.tasks)
+        self.messaging = Messaging(
+            self.store, self.paths.outgoing_media, self.tasks, in_service=self._in_service
+        )
         self.account = AccountSetup(
             network=self.network,
             secrets=self.secrets,
@@ -167,6 +169,15 @@ class Core:
 
     def _on_resume(self, seconds_missed: float, how: str) -> None:
         self._run_on_lifecycle(lambda: self.network.on_resume(seconds_missed))
+        sync = self.network.sync
+        if sync is not None:
+            sync.outbox.wake()  # scheduled texts that fell due while away: send or ask
+
+    def _in_service(self, our_number: str) -> bool:
+        """Whether ``our_number`` is in a Messaging Service, as last seen (no request)."""
+        sync = self.network.sync
+        directory = sync.services.last if sync is not None else None
+        return directory is not None and directory.service_of(our_number) is not None
 
     def resumed(self, how: str) -> None:
         """The OS says the computer woke up (logind, macOS, Windows): catch up now."""

@@ -27,7 +27,7 @@ import threading
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import urlsplit
@@ -365,22 +365,41 @@ class RestGateway:
         media_urls: Sequence[str] = (),
         status_callback: str | None = None,
         messaging_service_sid: str | None = None,
+        send_at: datetime | None = None,
     ) -> SentMessage:
         """``POST /Messages.json``; a failure says whether the message may have gone out.
 
         With ``messaging_service_sid`` the text goes through that Messaging Service (its
         registration, opt-out rules and status callbacks apply; the first status is
         ``accepted``) while ``From`` stays pinned to ``from_``, so threads stay per number.
+        With ``send_at`` (aware) as well, Twilio holds it until then (``ScheduleType=fixed``;
+        the first status is ``scheduled``); Twilio refuses times outside its window (35114).
         """
         kwargs: dict[str, Any] = {"to": to, "from_": from_, "body": body}
         if messaging_service_sid:
             kwargs["messaging_service_sid"] = messaging_service_sid
+        if send_at is not None:
+            if send_at.tzinfo is None:
+                raise ValueError("send_at must carry its time zone")
+            # twilio-python writes the datetime as is with a "Z": it must already be UTC.
+            kwargs["schedule_type"] = "fixed"
+            kwargs["send_at"] = send_at.astimezone(UTC).replace(microsecond=0)
         if media_urls:
             kwargs["media_url"] = list(media_urls)
         if status_callback:
             kwargs["status_callback"] = status_callback
         record = self._call("Sending", lambda c: c.messages.create(**kwargs), sending=True)
         return SentMessage(str(record.sid), str(record.status or "queued"), record.error_code)
+
+    def cancel_message(self, sid: str) -> RemoteMessage:
+        """``POST /Messages/{SM}.json`` ``Status=canceled``: call off a scheduled text.
+
+        Twilio refuses (30409) once the text is no longer ``scheduled``."""
+        record = self._call(
+            "Canceling a scheduled text",
+            lambda c: c.messages(sid).update(status="canceled"),
+        )
+        return _message(record)
 
     def fetch_message(self, sid: str) -> RemoteMessage:
         return _message(self._call("Reading a message", lambda c: c.messages(sid).fetch()))

@@ -65,6 +65,18 @@ _REST_ERRORS: Final[dict[int, tuple[str, bool]]] = {
     21617: ("The message is longer than Twilio allows (1,600 characters).", True),
     21620: ("Twilio could not use the picture's address. Try attaching it again.", True),
     21623: ("The picture is too large for a text message. Attach a smaller one.", True),
+    30409: ("Twilio can no longer cancel this text: it is already on its way.", True),
+    35111: ("Twilio needs a time to send a scheduled text at.", True),
+    35114: (
+        "Twilio can only schedule a text between 15 minutes and 35 days ahead. Pick another time.",
+        True,
+    ),
+    35115: (
+        "Twilio can only schedule a text between 15 minutes and 35 days ahead. Pick another time.",
+        True,
+    ),
+    35118: ("Twilio schedules texts only for numbers in a Messaging Service.", True),
+    35126: ("Twilio cannot schedule this kind of message.", True),
 }
 
 #: Delivery outcomes (status callbacks), for the tooltip on a failed or undelivered message.

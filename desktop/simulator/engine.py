@@ -10,13 +10,20 @@ With :attr:`SimulatorConfig.enforce_registration`, texts to US phones are blocke
 US carriers block them: from a toll-free number without an approved verification (30032),
 from a US local number outside a service with a VERIFIED A2P 10DLC campaign (30034), or
 whose campaign is still IN_PROGRESS (30035).
+
+Message Scheduling (``ScheduleType=fixed`` + ``SendAt``, Messaging Services only) answers
+as Twilio documents it: the message is created ``scheduled``, refused with 35111 (no
+SendAt), 35114 (outside 300 s … 35 days ahead), 35118 (no service) or 35126 (another
+ScheduleType); it goes out when the simulated clock reaches SendAt unless it was canceled
+(``Status=canceled``; 30409 once it is no longer ``scheduled``).  A STOP does not cancel
+scheduled texts at Twilio: at SendAt they fail with 21610 like any text to that customer.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from desktop.simulator.config import SimulatorConfig
@@ -43,6 +50,9 @@ logger = logging.getLogger(__name__)
 __all__ = ["MAX_BODY", "SimEngine", "region_of"]
 
 MAX_BODY: Final = 1600
+#: Twilio's window for SendAt (docs: api/errors/35114, checked 2026): 300 s to 35 days ahead.
+SCHEDULE_MIN_LEAD: Final = timedelta(seconds=300)
+SCHEDULE_MAX_LEAD: Final = timedelta(seconds=3_024_000)
 _PRICE_PER_SEGMENT: Final = 0.0079
 
 
@@ -109,12 +119,15 @@ class SimEngine:
         media_urls: Sequence[str] = (),
         messaging_service_sid: str = "",
         status_callback: str = "",
+        schedule_type: str = "",
+        send_at: str = "",
     ) -> Message:
         """``POST /Messages.json``: validate as Twilio does, store, start delivery."""
         self.state.count_create_attempt(to, body)
         injected = self.faults.take_create_failure()
         if injected is not None:
             raise injected
+        due = self._schedule(schedule_type, send_at, messaging_service_sid)
         sender = self._validate(account, to, from_, body, media_urls, messaging_service_sid)
         message = self.new_outbound(
             account.sid,
@@ -126,11 +139,67 @@ class SimEngine:
             messaging_service_sid=messaging_service_sid or None,
             status_callback=status_callback,
         )
-        if messaging_service_sid:
+        if due is not None:
+            message.status = "scheduled"
+            message.send_at = due
+        elif messaging_service_sid:
             message.status = "accepted"  # a service picks the sender before queueing
         stored = self.state.add_message(message, via_api=True)
-        self.start_delivery(stored.sid, tuple(media_urls))
+        if due is None:
+            self.start_delivery(stored.sid, tuple(media_urls))
+        else:
+            urls = tuple(media_urls)
+            self.scheduler.call_at(due, lambda: self._release(stored.sid, urls))
         return stored
+
+    def _schedule(self, schedule_type: str, send_at: str, service_sid: str) -> datetime | None:
+        """The SendAt of a scheduled create (None for a plain one), or Twilio's refusal."""
+        if not schedule_type:
+            return None
+        if schedule_type != "fixed":
+            raise TwilioApiError(400, 35126)
+        if not service_sid:
+            raise TwilioApiError(400, 35118)
+        if not send_at:
+            raise TwilioApiError(400, 35111)
+        try:
+            due = datetime.fromisoformat(send_at.replace("Z", "+00:00"))
+        except ValueError:
+            raise TwilioApiError(400, 35114) from None
+        if due.tzinfo is None:
+            due = due.replace(tzinfo=UTC)
+        lead = due - self.now()
+        if not SCHEDULE_MIN_LEAD <= lead <= SCHEDULE_MAX_LEAD:
+            raise TwilioApiError(
+                400,
+                35114,
+                "SendAt time must be between 300 seconds and 35 days (3024000 seconds) "
+                "in the future, inclusive.",
+            )
+        return due.astimezone(UTC)
+
+    def _release(self, sid: str, media_urls: tuple[str, ...]) -> None:
+        """SendAt reached: a still-scheduled message goes out like any other."""
+        current = self.state.message(sid)
+        if current is None or current.status != "scheduled":
+            return
+        if self.state.is_opted_out(current.to, current.from_):
+            self._set_status(sid, "failed", 21610)
+            return
+        self._set_status(sid, "accepted", callback=False)
+        self.start_delivery(sid, media_urls)
+
+    def cancel_message(self, account: Account, sid: str) -> Message:
+        """``POST /Messages/{SM}.json`` with ``Status=canceled``: only while ``scheduled``."""
+        current = self.state.message(sid)
+        if current is None or current.account_sid != account.sid:
+            raise TwilioApiError(404, 20404)
+        if current.status != "scheduled":
+            raise TwilioApiError(400, 30409)
+        self._set_status(sid, "canceled")
+        found = self.state.message(sid)
+        assert found is not None
+        return found
 
     def _validate(
         self,

@@ -45,6 +45,11 @@ ERROR_MESSAGES: Final[dict[int, str]] = {
     30032: "Toll-Free Number Has Not Been Verified",
     30034: "Message from an Unregistered Number",
     30035: "Message from a Number in a Pending Campaign",
+    30409: "This message cannot be canceled",
+    35111: "SendAt timestamp is missing",
+    35114: "Scheduling does not support this timestamp",
+    35118: "MessagingServiceSid is required to schedule a message",
+    35126: "The ScheduleType value provided is not supported for this channel",
 }
 
 

@@ -72,7 +72,11 @@ def _rules() -> Map:
                 methods=["GET", "POST"],
             ),
             Rule(f"{root}/Messages.json", endpoint="messages", methods=["GET", "POST"]),
-            Rule(f"{root}/Messages/<sid:message>.json", endpoint="message", methods=["GET"]),
+            Rule(
+                f"{root}/Messages/<sid:message>.json",
+                endpoint="message",
+                methods=["GET", "POST"],
+            ),
             Rule(
                 f"{root}/Messages/<sid:message>/Media.json",
                 endpoint="media_list",
@@ -222,13 +226,21 @@ class RestApi:
             media_urls=[url.strip() for url in form.getlist("MediaUrl") if url.strip()],
             messaging_service_sid=form.get("MessagingServiceSid", "").strip(),
             status_callback=form.get("StatusCallback", "").strip(),
+            schedule_type=form.get("ScheduleType", "").strip(),
+            send_at=form.get("SendAt", "").strip(),
         )
         if self._faults.take_drop():
             _drop_connection(request)
         return json_response(message_json(message), status=201)
 
     def _message(self, request: Request, caller: Account, by_token: bool, message: str) -> Response:
-        return json_response(message_json(self._own_message(request, caller, message)))
+        found = self._own_message(request, caller, message)
+        if request.method == "POST":
+            wanted = request.form.get("Status", "").strip()
+            if wanted != "canceled":
+                raise TwilioApiError(400, 20001, "Status can only be set to canceled")
+            found = self._engine.cancel_message(caller, found.sid)
+        return json_response(message_json(found))
 
     def _media_list(
         self, request: Request, caller: Account, by_token: bool, message: str

@@ -5,6 +5,9 @@ timeline) is expressed in simulated seconds and goes through one :class:`Schedul
 test can run the whole demo at ``speed=50`` without touching any other code.  Work that
 does network I/O runs on a small thread pool, never on the timer thread, so a slow
 webhook receiver cannot delay the rest of the simulation.
+
+Timers are kept in simulated time, so :meth:`SimClock.advance` (a test "waiting" a day for
+a text scheduled with ``SendAt``) fires everything that falls due in the jump, in order.
 """
 
 from __future__ import annotations
@@ -43,6 +46,12 @@ class SimClock:
         elapsed = (time.monotonic() - self._anchor_monotonic) * self._speed
         return self._anchor + timedelta(seconds=elapsed)
 
+    def advance(self, sim_seconds: float) -> None:
+        """Jump ``sim_seconds`` ahead at once (tests: "the next morning")."""
+        if sim_seconds < 0:
+            raise ValueError("time only moves forward")
+        self._anchor += timedelta(seconds=sim_seconds)
+
     def to_real(self, sim_seconds: float) -> float:
         """Real seconds to wait for ``sim_seconds`` of simulated time to pass."""
         return max(sim_seconds, 0.0) / self._speed
@@ -58,6 +67,7 @@ class Scheduler:
     def __init__(self, clock: SimClock, *, max_workers: int = 8) -> None:
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sim-work")
+        #: (due as simulated POSIX seconds, tie-breaker, work)
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._counter = itertools.count()
         self._cond = threading.Condition()
@@ -76,7 +86,22 @@ class Scheduler:
         return self._stopped
 
     def call_later(self, sim_delay: float, fn: Callable[[], None]) -> None:
-        due = time.monotonic() + self._clock.to_real(sim_delay)
+        self._push(self._sim_now() + max(sim_delay, 0.0), fn)
+
+    def call_at(self, when: datetime, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once the simulated clock reaches ``when`` (e.g. a message's SendAt)."""
+        self._push(when.timestamp(), fn)
+
+    def advance(self, sim_seconds: float) -> None:
+        """Move the clock ahead and run whatever fell due meanwhile."""
+        self._clock.advance(sim_seconds)
+        with self._cond:
+            self._cond.notify_all()
+
+    def _sim_now(self) -> float:
+        return self._clock.now().timestamp()
+
+    def _push(self, due: float, fn: Callable[[], None]) -> None:
         with self._cond:
             if self._stopped:
                 return
@@ -115,8 +140,12 @@ class Scheduler:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._stopped and (not self._heap or self._heap[0][0] > time.monotonic()):
-                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                while not self._stopped and (not self._heap or self._heap[0][0] > self._sim_now()):
+                    timeout = (
+                        self._clock.to_real(self._heap[0][0] - self._sim_now())
+                        if self._heap
+                        else None
+                    )
                     self._cond.wait(timeout)
                 if self._stopped:
                     return

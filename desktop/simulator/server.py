@@ -454,6 +454,10 @@ class SimulatedTwilio:
         assert found is not None
         return found
 
+    def advance_clock(self, seconds: float) -> None:
+        """Let ``seconds`` of simulated time pass at once; scheduled texts that fall due go out."""
+        self.scheduler.advance(seconds)
+
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
         """Wait for a condition on the simulator's state (re-checked on every change)."""
         return self.state.wait_until(predicate, timeout)

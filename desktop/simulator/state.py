@@ -106,6 +106,8 @@ class Message:
     #: How many media Twilio announced; outbound media count before they are fetched.
     num_media: int = 0
     status_callback: str = ""
+    #: When Twilio will send a message created with ``ScheduleType=fixed``.
+    send_at: datetime | None = None
     #: Insertion order, to break ties between messages created in the same microsecond.
     seq: int = 0
 

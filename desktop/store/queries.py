@@ -64,6 +64,10 @@ class MessageRow(NamedTuple):
     media: tuple[MediaRow, ...] = ()
     #: An auto-reply Twoway answered with (TwiML), not typed by staff.
     automatic: bool = False
+    #: A scheduled text: when it is due (ms), where it stands, why it was canceled.
+    scheduled_at: int | None = None
+    schedule_state: str = ""
+    schedule_reason: str = ""
 
     @property
     def key(self) -> tuple[int, int]:
@@ -163,8 +167,9 @@ _MESSAGE_SELECT: Final = """
     SELECT m.id, m.sid, m.conversation_id, m.direction, m.from_number, m.to_number, m.body,
            m.status, m.error_code, m.num_segments, m.num_media, m.created_at,
            m.from_city, m.from_state, m.from_zip, m.from_country, o.state, o.last_error,
-           m.automatic
+           m.automatic, s.send_at, s.state, s.reason
     FROM messages m LEFT JOIN outbox o ON o.message_id = m.id
+    LEFT JOIN scheduled s ON s.message_id = m.id
 """
 
 
@@ -191,6 +196,9 @@ def _messages(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[Mes
             outbox_error=r[17] or "",
             media=media_by_message.get(r[0], ()),
             automatic=bool(r[18]),
+            scheduled_at=r[19],
+            schedule_state=r[20] or "",
+            schedule_reason=r[21] or "",
         )
         for r in rows
     ]

@@ -175,6 +175,25 @@ CREATE TABLE earlier_sids (
 CREATE INDEX earlier_sids_by_message ON earlier_sids (message_id);
 """
 
+#: Scheduled texts: when each is due, whether Twilio holds it (``twilio``: sent with
+#: ScheduleType=fixed through the number's Messaging Service) or the outbox sends it when due
+#: (``local``), and where it stands: ``late`` waits for staff to say "send now" or "cancel",
+#: ``canceling`` waits for Twilio to confirm a cancel, ``reason`` says why it was canceled.
+V4_SCHEDULED: Final = """
+CREATE TABLE scheduled (
+    message_id      INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    send_at         INTEGER NOT NULL,
+    kind            TEXT NOT NULL CHECK (kind IN ('local', 'twilio')),
+    state           TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'late', 'canceling', 'canceled', 'done')),
+    approved_late   INTEGER NOT NULL DEFAULT 0,
+    reason          TEXT NOT NULL DEFAULT '',
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX scheduled_open ON scheduled (send_at)
+    WHERE state IN ('pending', 'late', 'canceling');
+"""
+
 #: MIGRATIONS[i] takes the database from version i to version i + 1.
-MIGRATIONS: Final[tuple[str, ...]] = (V1, V2_FRONT_DESK, V3_EARLIER_SIDS)
+MIGRATIONS: Final[tuple[str, ...]] = (V1, V2_FRONT_DESK, V3_EARLIER_SIDS, V4_SCHEDULED)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

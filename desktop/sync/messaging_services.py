@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Final, Protocol
 
 from desktop.gateway.messaging_types import MessagingService, ServiceDirectory
@@ -100,7 +100,10 @@ class Sender(Protocol):
         media_urls: Sequence[str] = (),
         status_callback: str | None = None,
         messaging_service_sid: str | None = None,
+        send_at: datetime | None = None,
     ) -> SentMessage: ...
+
+    def cancel_message(self, sid: str) -> RemoteMessage: ...
 
     def iter_message_pages(
         self,
@@ -127,8 +130,19 @@ class ServiceSender:
         body: str,
         media_urls: Sequence[str] = (),
         status_callback: str | None = None,
+        send_at: datetime | None = None,
     ) -> SentMessage:
+        """With ``send_at``, Twilio holds the text (Message Scheduling needs the service:
+        without one this refuses with 35118, before any request, and the outbox keeps it)."""
         service = self._services.service_for(from_)
+        if send_at is not None:
+            if service is None:
+                raise TwilioProblem(
+                    "Twilio schedules texts only for numbers in a Messaging Service.",
+                    code=35118,
+                    permanent=True,
+                )
+            return self._send(to, from_, body, media_urls, status_callback, service, send_at)
         try:
             return self._send(to, from_, body, media_urls, status_callback, service)
         except TwilioProblem as problem:
@@ -152,7 +166,18 @@ class ServiceSender:
         media_urls: Sequence[str],
         status_callback: str | None,
         service: MessagingService | None,
+        send_at: datetime | None = None,
     ) -> SentMessage:
+        if send_at is not None:
+            return self._gateway.send_message(
+                to=to,
+                from_=from_,
+                body=body,
+                media_urls=media_urls,
+                status_callback=status_callback,
+                messaging_service_sid=service.sid if service is not None else None,
+                send_at=send_at,
+            )
         return self._gateway.send_message(
             to=to,
             from_=from_,
@@ -161,6 +186,14 @@ class ServiceSender:
             status_callback=status_callback,
             messaging_service_sid=service.sid if service is not None else None,
         )
+
+    def cancel_message(self, sid: str) -> RemoteMessage:
+        return self._gateway.cancel_message(sid)
+
+    def in_service(self, phone_number: str) -> bool:
+        """Whether ``phone_number`` was in a Messaging Service when last looked (no request)."""
+        directory = self._services.last
+        return directory is not None and directory.service_of(phone_number) is not None
 
     def iter_message_pages(
         self,

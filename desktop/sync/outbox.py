@@ -15,6 +15,12 @@ The rules, and why they are enough:
   give up visibly after :attr:`OutboxPolicy.give_up_after_s`;
 - one worker thread sends one message at a time, so two rows never race to claim the same
   message in Twilio's log.
+
+Scheduled texts (:mod:`desktop.store.scheduled`) ride on the same rows: a local one is due
+at its time and is held back — and staff asked — when found more than an hour late; a
+Twilio-held one is handed over at once with ``SendAt`` (and falls back to local when
+Twilio cannot hold it).  The same thread tells Twilio about cancels (``Status=canceled``)
+and cancels what waits for a customer who replied STOP.
 """
 
 from __future__ import annotations
@@ -23,14 +29,16 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Final, Protocol
 
-from desktop.domain.events import Event, OutboxQueued
+from desktop.domain import schedule as rules
+from desktop.domain.events import ConversationChanged, Event, OutboxQueued
 from desktop.gateway.rest import RateLimited, RemoteMessage, SentMessage
 from desktop.gateway.rest_types import TwilioProblem
-from desktop.store import outbox_writes, queries, writes
+from desktop.store import outbox_writes, queries, scheduled, writes
 from desktop.store.queries import OutboxItem
 from desktop.store.service import Store
 from desktop.store.writer import Tx, WriterStopped
@@ -78,7 +86,10 @@ class OutboxGateway(Protocol):
         body: str,
         media_urls: Sequence[str] = (),
         status_callback: str | None = None,
+        send_at: datetime | None = None,
     ) -> SentMessage: ...
+
+    def cancel_message(self, sid: str) -> RemoteMessage: ...
 
     def iter_message_pages(
         self,
@@ -162,6 +173,8 @@ class OutboxWorker:
         self._unsubscribe: Callable[[], None] | None = None
         #: Consecutive temporary failures per message, for the backoff.
         self._failures: dict[int, int] = {}
+        #: Cancels Twilio did not answer yet: message id → (failures, next try in ms).
+        self._cancel_retries: dict[int, tuple[int, int]] = {}
         self.recovered = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -190,7 +203,8 @@ class OutboxWorker:
         self._worker.wake()
 
     def _on_events(self, events: Sequence[Event]) -> None:
-        if any(isinstance(e, OutboxQueued) for e in events):
+        # ConversationChanged: maybe an opt-out (STOP), which cancels scheduled texts.
+        if any(isinstance(e, OutboxQueued | ConversationChanged) for e in events):
             self.wake()
 
     # -- the loop ----------------------------------------------------------------------------
@@ -213,6 +227,7 @@ class OutboxWorker:
 
     def _work_once(self) -> float:
         conn = self._store.reader()
+        cancel_due = self._settle_cancels()
         items = queries.outbox_due(conn, self._now_ms(), self._policy.batch)
         for listed in items:
             if self._worker.stopping:
@@ -225,6 +240,8 @@ class OutboxWorker:
         if len(items) >= self._policy.batch:
             return 0.0
         due = queries.next_outbox_attempt_ms(conn)
+        if cancel_due is not None:
+            due = cancel_due if due is None else min(due, cancel_due)
         if due is None:
             return 60.0
         return max(0.0, min(60.0, (due - self._now_ms()) / 1000))
@@ -236,6 +253,11 @@ class OutboxWorker:
             self._call(lambda tx: outbox_writes.settle_if_adopted(tx, item.message_id))
             return
         now = self._now_ms()
+        plan = scheduled.schedule_of(self._store.reader(), item.message_id)
+        if plan is not None and plan.state != "pending" and item.state == "queued":
+            if plan.state == "canceling":
+                self._call(lambda tx: scheduled.cancel_here(tx, item.message_id))
+            return
         too_old = now - item.created_at > self._policy.give_up_after_s * 1000
         if item.state in ("unknown", "sending"):
             try:
@@ -262,6 +284,24 @@ class OutboxWorker:
                 )
                 self._failures.pop(item.message_id, None)
                 return
+            if plan is not None and plan.state == "canceling":
+                # It never reached Twilio after all: canceling it is all there is to do.
+                self._call(lambda tx: scheduled.cancel_here(tx, item.message_id))
+                return
+        send_at: datetime | None = None
+        if plan is not None:
+            if plan.state == "canceling":
+                return
+            if plan.kind is rules.Holder.LOCAL:
+                if not plan.approved_late and rules.is_late(plan.send_at, now):
+                    logger.info("Scheduled text %d is over an hour late: asking", item.message_id)
+                    self._call(lambda tx: scheduled.mark_late(tx, item.message_id))
+                    return
+            elif plan.send_at - now < rules.TWILIO_SUBMIT_MIN_LEAD_S * 1000:
+                self._call(lambda tx: scheduled.hold_locally(tx, item.message_id))
+                return
+            else:
+                send_at = datetime.fromtimestamp(plan.send_at / 1000, UTC)
         if item.opted_out:
             self._fail(item, OPTED_OUT_TEXT, 21610)
             return
@@ -301,15 +341,31 @@ class OutboxWorker:
         ):
             return  # adopted by a backfill since we read it
         try:
-            sent = self._gateway.send_message(
-                to=item.to_number,
-                from_=item.from_number,
-                body=item.body,
-                media_urls=media_urls,
-                status_callback=callback,
-            )
+            if send_at is None:
+                sent = self._gateway.send_message(
+                    to=item.to_number,
+                    from_=item.from_number,
+                    body=item.body,
+                    media_urls=media_urls,
+                    status_callback=callback,
+                )
+            else:
+                sent = self._gateway.send_message(
+                    to=item.to_number,
+                    from_=item.from_number,
+                    body=item.body,
+                    media_urls=media_urls,
+                    status_callback=callback,
+                    send_at=send_at,
+                )
         except TwilioProblem as problem:
             self._reachability(problem if is_network(problem) else None)
+            if send_at is not None and problem.code in rules.SCHEDULE_REFUSALS:
+                logger.info(
+                    "Twilio cannot hold text %d (%s); sending it locally", item.message_id, problem
+                )
+                self._call(lambda tx: scheduled.hold_locally(tx, item.message_id))
+                return
             if problem.permanent:
                 self._fail(item, str(problem), problem.code)
             else:
@@ -317,9 +373,57 @@ class OutboxWorker:
             return
         self._reachability(None)
         self._failures.pop(item.message_id, None)
-        self._call(
-            lambda tx: writes.mark_sent(tx, item.message_id, sent.sid, sent.status, sent.error_code)
-        )
+
+        def record(tx: Tx) -> None:
+            writes.mark_sent(tx, item.message_id, sent.sid, sent.status, sent.error_code)
+            if plan is not None and send_at is None:
+                scheduled.mark_sent_locally(tx, item.message_id)
+
+        self._call(record)
+
+    # -- cancels of texts Twilio holds -------------------------------------------------------
+
+    def _settle_cancels(self) -> int | None:
+        """Cancel what a STOP made pointless, then tell Twilio about every pending cancel;
+        the time of the next retry (ms) when Twilio could not be asked now."""
+        self._call(scheduled.cancel_for_opted_out)
+        now = self._now_ms()
+        next_try: int | None = None
+        for text in scheduled.to_cancel_at_twilio(self._store.reader()):
+            if self._worker.stopping:
+                break
+            failures, not_before = self._cancel_retries.get(text.message_id, (0, 0))
+            if not_before > now:
+                next_try = not_before if next_try is None else min(next_try, not_before)
+                continue
+            assert text.sid is not None
+            try:
+                remote = self._gateway.cancel_message(text.sid)
+            except TwilioProblem as problem:
+                self._reachability(problem if is_network(problem) else None)
+                if problem.permanent:
+                    self._cancel_retries.pop(text.message_id, None)
+                    self._call(
+                        partial(
+                            scheduled.cancel_refused,
+                            message_id=text.message_id,
+                            text=f"Not canceled: {problem}",
+                        )
+                    )
+                    continue
+                delays = self._policy.retry_delays_s or (0.0,)
+                delay = delays[min(failures, len(delays) - 1)]
+                if isinstance(problem, RateLimited) and problem.retry_after_s is not None:
+                    delay = max(delay, problem.retry_after_s)
+                at = now + int(delay * 1000)
+                self._cancel_retries[text.message_id] = (failures + 1, at)
+                next_try = at if next_try is None else min(next_try, at)
+                continue
+            self._reachability(None)
+            self._cancel_retries.pop(text.message_id, None)
+            logger.info("Twilio canceled scheduled text %s (%s)", text.sid, remote.status)
+            self._call(partial(scheduled.confirm_canceled, message_id=text.message_id))
+        return next_try
 
     def _find_earlier_send(self, item: OutboxItem) -> RemoteMessage | None:
         """Our message in Twilio's log, if an earlier attempt did reach Twilio."""

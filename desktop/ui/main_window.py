@@ -149,6 +149,10 @@ class MainWindow(QMainWindow):
         self.list_view.markReadRequested.connect(self._mark_read_now)
         self.notice_bar.clicked.connect(self._on_notice_clicked)
         self.bridge.storeEvents.connect(self._on_store_events)
+        from desktop.ui.schedule_dialog import LateSendWatcher  # scheduled texts found late
+
+        self.late_texts = LateSendWatcher(core, self)
+        self.bridge.storeEvents.connect(self.late_texts.on_events)
         self.bridge.connectionChanged.connect(self._on_connection)
         self._watcher.changed.connect(lambda _theme: self.apply_theme())
 

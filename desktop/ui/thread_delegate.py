@@ -79,7 +79,7 @@ class ThreadDelegate(QStyledItemDelegate):
         self._fonts: Fonts | None = None
         self._heights: dict[int, tuple[tuple[int, bool, int], int]] = {}
         self._text_sizes: dict[tuple[int, int], tuple[int, int]] = {}
-        self._layouts: OrderedDict[tuple[int, int], QTextLayout] = OrderedDict()
+        self._layouts: OrderedDict[tuple[int, int, str], QTextLayout] = OrderedDict()
         self._today = dt.date.today()
         self._limit_memo = (-1, 0)
 
@@ -135,7 +135,7 @@ class ThreadDelegate(QStyledItemDelegate):
         return self._limit_memo[1]
 
     def _layout(self, message: MessageRow, width: int) -> QTextLayout:
-        key = (message.id, width)
+        key = (message.id, width, message.body)  # a scheduled text's body can be edited
         layout = self._layouts.get(key)
         if layout is None:
             layout = wrap_text(message.body, self.fonts().body, width)

@@ -39,8 +39,9 @@ class ThreadItem:
 
 
 def _shape(message: MessageRow) -> tuple[Any, ...]:
-    """What decides a bubble's height besides its text (which never changes)."""
+    """What decides a bubble's height (the text changes only when a scheduled one is edited)."""
     return (
+        message.body,
         tuple((m.state, m.thumbnail, m.file, m.width, m.height) for m in message.media),
         is_failure(message.status) or message.outbox_state == "failed",
         message.outbox_error,

@@ -44,6 +44,7 @@ from desktop.ui.composer import ComposerBar
 from desktop.ui.formatting import NumberFormatter
 from desktop.ui.icons import icon
 from desktop.ui.image_cache import ImageCache
+from desktop.ui.schedule_dialog import ScheduleControls
 from desktop.ui.tasks import deliver, run_in_background
 from desktop.ui.thread_delegate import ThreadDelegate
 from desktop.ui.thread_model import ThreadModel
@@ -226,6 +227,12 @@ class ThreadPane(QWidget):
         if app is not None:
             app.aboutToQuit.connect(self.flush_draft)
         layout.addWidget(self.composer)
+        # Scheduled texts: "Schedule…" beside Send (all of it in ui/schedule_dialog.py).
+        self.schedule = ScheduleControls(
+            core, self.composer, self._target, lambda: self.conversation_id, self
+        )
+        self.view.scheduleEditRequested.connect(self.schedule.edit)
+        self.view.scheduleCancelRequested.connect(self.schedule.cancel)
         self.images.loaded.connect(lambda _path: self.view.viewport().update())
         self._waiting: list[int] = []
         self.view.reachedBottom.connect(self._on_reached_bottom)

@@ -6,9 +6,11 @@ screen-reader text) without a widget.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Final
 
+from desktop.domain.schedule import due_label
 from desktop.domain.status import LOCAL_PENDING, is_failure
 from desktop.store.queries import MessageRow
 
@@ -23,13 +25,47 @@ _LABELS: Final = {
 
 
 def is_failed(message: MessageRow) -> bool:
+    if message.schedule_state == "canceled":
+        return False  # called off on purpose, not a failure to retry
     return message.direction == "outbound" and (
         is_failure(message.status) or message.outbox_state == "failed"
     )
 
 
+def is_waiting_scheduled(message: MessageRow) -> bool:
+    """A scheduled text that has not gone out yet (it can still be edited or canceled)."""
+    return (
+        message.scheduled_at is not None
+        and message.schedule_state in ("pending", "late")
+        and message.status in (LOCAL_PENDING, "scheduled")
+        and message.outbox_state != "failed"
+    )
+
+
+def schedule_label(message: MessageRow, now_ms: int | None = None) -> tuple[str, str] | None:
+    """ "Scheduled for Tue 9:00", "Canceled: the customer replied STOP." …, or None."""
+    if message.scheduled_at is None:
+        return None
+    state = message.schedule_state
+    if state == "canceled":
+        return message.schedule_reason or "Canceled", "warning"
+    if message.status not in (LOCAL_PENDING, "scheduled") or message.outbox_state == "failed":
+        return None
+    if state == "canceling":
+        return "Canceling…", ""
+    if state == "late":
+        return "Late: not sent yet — send or cancel it", "warning"
+    if state == "pending":
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        return f"Scheduled for {due_label(message.scheduled_at, now)}", ""
+    return None
+
+
 def status_label(message: MessageRow) -> tuple[str, str]:
     """(words, tone) for the bubble's footer; tone is "", "warning" or "danger"."""
+    scheduled = schedule_label(message)
+    if scheduled is not None:
+        return scheduled
     if is_failed(message):
         return "Not delivered", "danger"
     if message.status == LOCAL_PENDING or message.outbox_state in ("queued", "sending", "unknown"):

@@ -37,7 +37,7 @@ from desktop.ui import theme as theme_module
 from desktop.ui.icons import icon
 from desktop.ui.thread_delegate import ThreadDelegate
 from desktop.ui.thread_model import ThreadModel
-from desktop.ui.thread_status import is_failed, retry_label
+from desktop.ui.thread_status import is_failed, is_waiting_scheduled, retry_label
 from desktop.ui.widgets import EMPTY_THREAD_TEXT, menu_position, paint_empty_hint
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,9 @@ class ThreadView(QListView):
     """
 
     retryRequested = Signal(int)
+    #: A scheduled text's bubble: "Edit scheduled text…" / "Cancel scheduled text".
+    scheduleEditRequested = Signal(int)
+    scheduleCancelRequested = Signal(int)
     mediaActivated = Signal(int, int)
     mediaRetryRequested = Signal(int, int)
     fileActivated = Signal(int, int)
@@ -311,6 +314,14 @@ class ThreadView(QListView):
         if label:
             menu.addSeparator()
             menu.addAction(label, lambda: self.retryRequested.emit(message.id))
+        if is_waiting_scheduled(message):
+            menu.addSeparator()
+            menu.addAction(
+                "Edit scheduled text…", lambda: self.scheduleEditRequested.emit(message.id)
+            )
+            menu.addAction(
+                "Cancel scheduled text", lambda: self.scheduleCancelRequested.emit(message.id)
+            )
         if menu.actions():
             menu.exec(menu_position(self, event, index))
 

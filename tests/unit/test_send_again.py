@@ -126,7 +126,7 @@ def test_the_earlier_sids_migration_keeps_existing_messages(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db, backups = tmp_path / "t.sqlite3", tmp_path / "backups"
-    before = len(schema.MIGRATIONS) - 1
+    before = schema.MIGRATIONS.index(schema.V3_EARLIER_SIDS)
     monkeypatch.setattr(database, "MIGRATIONS", schema.MIGRATIONS[:before])
     monkeypatch.setattr(database, "SCHEMA_VERSION", before)
     database.open_database(db, backups)

@@ -48,3 +48,23 @@ def test_a_failing_task_does_not_kill_the_scheduler() -> None:
     scheduler.call_later(0.5, done.set)
     assert done.wait(2)
     scheduler.stop()
+
+
+def test_advancing_the_clock_runs_what_fell_due_in_order() -> None:
+    clock = SimClock(1, start=datetime(2026, 1, 1, tzinfo=UTC))
+    scheduler = Scheduler(clock, max_workers=1)
+    scheduler.start()
+    ran: list[str] = []
+    done = threading.Event()
+
+    def tomorrow() -> None:
+        ran.append("tomorrow")
+        done.set()
+
+    scheduler.call_at(datetime(2026, 1, 2, 9, tzinfo=UTC), tomorrow)
+    scheduler.call_later(3600, lambda: ran.append("in an hour"))
+    scheduler.advance(34 * 3600)
+    assert done.wait(2)
+    scheduler.stop()
+    assert ran == ["in an hour", "tomorrow"]
+    assert clock.now() >= datetime(2026, 1, 2, 10, tzinfo=UTC)

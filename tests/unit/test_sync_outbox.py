@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -58,12 +58,16 @@ class FakeGateway:
         body: str,
         media_urls: Sequence[str] = (),
         status_callback: str | None = None,
+        send_at: datetime | None = None,
     ) -> SentMessage:
         state = self.store.reader().execute("SELECT state FROM outbox").fetchall()
         self.sends.append(Send(to, body, tuple(media_urls), status_callback, state[-1][0]))
         if self.script:
             return self.script.pop(0)()
         return SentMessage(next(_sids), "queued")
+
+    def cancel_message(self, sid: str) -> RemoteMessage:
+        raise AssertionError("no scheduled texts here")
 
     def iter_message_pages(
         self,
