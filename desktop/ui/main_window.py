@@ -494,7 +494,11 @@ class MainWindow(QMainWindow):
         except ImportError:
             self.show_notice("Settings are not available in this version yet.")
             return
-        dialog = SettingsDialog(self.core.account, self.core.settings, self)
+        from desktop.ui.frontdesk_access import front_desk
+
+        dialog = SettingsDialog(
+            self.core.account, self.core.settings, self, front_desk=front_desk(self.core)
+        )
         code = dialog.exec()
         self.numbers.set_home_number(self._home_number())
         self._on_connection(self.core.connection.snapshot)
