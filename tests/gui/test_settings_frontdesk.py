@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox, QTableWidgetItem
 
 from desktop.core import Core, CoreOptions
 from desktop.frontdesk.setup_file import local_time_zone, setup_path
@@ -51,6 +51,12 @@ def pages(dialog: SettingsDialog) -> tuple[QuickRepliesPage, HoursPage, AutoRepl
     assert isinstance(hours, HoursPage)
     assert isinstance(auto, AutoRepliesPage)
     return quick, hours, auto
+
+
+def cell(page: AutoRepliesPage, row: int, column: int) -> QTableWidgetItem:
+    item = page.keywords.item(row, column)
+    assert item is not None
+    return item
 
 
 def test_the_away_message_saves_in_the_demo_and_is_shown_on_reopening(
@@ -158,13 +164,13 @@ def test_keyword_answers_are_saved_and_twilios_own_words_refused(qtbot, gui_core
     _q, _h, auto = pages(dialog)
     dialog.show_page("Auto-replies")
     qtbot.mouseClick(auto.add_keyword, Qt.MouseButton.LeftButton)
-    auto.keywords.item(0, 0).setText("STOP")
-    auto.keywords.item(0, 1).setText("Bye")
+    cell(auto, 0, 0).setText("STOP")
+    cell(auto, 0, 1).setText("Bye")
     dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
     assert dialog.isVisible()
     assert "Twilio answers it itself" in dialog.status._text.text()
-    auto.keywords.item(0, 0).setText("hours")
-    auto.keywords.item(0, 1).setText("We're open {hours}.")
+    cell(auto, 0, 0).setText("hours")
+    cell(auto, 0, 1).setText("We're open {hours}.")
     save_and_close(qtbot, dialog)
     rules = front_desk(gui_core).setup.auto_replies.keywords
     assert [(r.word, r.text) for r in rules] == [("hours", "We're open {hours}.")]
