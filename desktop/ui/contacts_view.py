@@ -188,12 +188,12 @@ class ContactsDialog(QDialog):
 
         def done(counts: UpsertCounts) -> None:
             self._set_busy(False)
+            self.reload()
             merged = counts.merged + in_file
             tail = f"; {skipped} rows could not be read" if skipped else ""
             self.status.show_ok(
                 f"Added {counts.added} contacts, merged {merged} into existing ones{tail}."
             )
-            self.reload()
 
         def failed(exc: BaseException) -> None:
             self._set_busy(False)

@@ -161,9 +161,11 @@ class ExportDialog(QDialog):
         self.bar.setRange(0, 1)
         self.bar.setValue(1)
         self.step.setText("")
+        self.what.setText(f"Finished exporting to {self.output.name}.")
         pictures = ""
         if result.pictures_dir is not None:
-            pictures = f", and {result.pictures:,} pictures in {result.pictures_dir.name}"
+            noun = "picture" if result.pictures == 1 else "pictures"
+            pictures = f", and {result.pictures:,} {noun} in the folder {result.pictures_dir.name}"
         missing = (
             f" {result.missing_pictures:,} pictures were never downloaded and are not included."
             if result.missing_pictures
