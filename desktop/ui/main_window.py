@@ -534,8 +534,17 @@ class MainWindow(QMainWindow):
         except ImportError:
             self.show_notice("Starting a new conversation is not available in this version yet.")
             return
+        from desktop.ui.new_conversation import WANTS_SETUP, WANTS_UNLOCK
+
         dialog = NewConversationDialog(self.core, self)
-        if not dialog.exec():
+        code = dialog.exec()
+        if code == WANTS_SETUP:
+            self.open_setup()
+            return
+        if code == WANTS_UNLOCK:
+            self.open_unlock()
+            return
+        if not code:
             return
         result = dialog.result_conversation()
         if result is None:
