@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import QEvent, QTimer
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QEvent, QMargins, QTimer
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from desktop import APP_NAME, __version__
@@ -35,10 +36,16 @@ if TYPE_CHECKING:
     from desktop.domain.connection import ConnectionSnapshot
     from desktop.domain.events import Event
     from desktop.store.queries import SearchHit
+    from desktop.ui.contacts_view import ContactsDialog
+    from desktop.ui.export_dialog import ExportDialog
     from desktop.ui.readiness_panel import ReadinessPanel
     from desktop.ui.thread_pane import ThreadPane
 
 logger = logging.getLogger(__name__)
+
+MINIMUM_SIZE = (640, 420)
+#: The window frame's likely size before the window is shown and its real frame is known.
+_GUESSED_FRAME = QMargins(4, 32, 4, 4)
 
 
 class Tray(Protocol):
@@ -65,10 +72,14 @@ class MainWindow(QMainWindow):
         self._deferred = fast_start
         self._pending_conversation: int | None = None
         self.readiness_panel: ReadinessPanel | None = None
+        self.contacts_dialog: ContactsDialog | None = None
+        self.export_dialog: ExportDialog | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_NAME)
         self.resize(*WINDOW_SIZE)
-        self.setMinimumSize(640, 420)
+        self.setMinimumSize(*MINIMUM_SIZE)
+        self._shown_once = False
+        self.fit_to_screen()
         self.numbers = NumberFormatter(self._home_number(), defer=fast_start)
         bar = self.menuBar()
         self._menus = {
@@ -171,6 +182,51 @@ class MainWindow(QMainWindow):
         if not self._deferred:
             self._build_pane()
 
+    # -- fitting the screen -------------------------------------------------------------------
+
+    def _frame_margins(self) -> QMargins:
+        if not self.isVisible():
+            return _GUESSED_FRAME
+        inner, outer = self.geometry(), self.frameGeometry()
+        return QMargins(
+            inner.left() - outer.left(),
+            inner.top() - outer.top(),
+            outer.right() - inner.right(),
+            outer.bottom() - inner.bottom(),
+        )
+
+    def fit_to_screen(self) -> None:
+        """Shrink (and move) the window so all of it, frame included, is on its screen."""
+        from desktop.ui.screen_fit import centered, fit_rect
+
+        available = self.screen().availableGeometry()
+        frame = self._frame_margins()
+        room_w = available.width() - frame.left() - frame.right()
+        room_h = available.height() - frame.top() - frame.bottom()
+        self.setMinimumSize(min(MINIMUM_SIZE[0], room_w), min(MINIMUM_SIZE[1], room_h))
+        if not self.isVisible() and not self._shown_once:
+            rect = centered(self.size(), available, frame)
+        else:
+            rect = fit_rect(self.geometry(), available, frame)
+        if rect != self.geometry():
+            logger.info(
+                "Fitting the window to the screen: %dx%d at (%d, %d)",
+                rect.width(),
+                rect.height(),
+                rect.x(),
+                rect.y(),
+            )
+            self.setGeometry(rect)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            handle = self.windowHandle()
+            if handle is not None:
+                handle.screenChanged.connect(lambda _screen: self.fit_to_screen())
+            QTimer.singleShot(0, self.fit_to_screen)  # once the real frame is known
+
     # -- building ---------------------------------------------------------------------------
 
     def _home_number(self) -> str:
@@ -208,6 +264,12 @@ class MainWindow(QMainWindow):
             "&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings
         )
         file_menu.addAction(self.settings_action)
+        self.contacts_action = self._action("C&ontacts…", "Ctrl+Shift+O", self.open_contacts)
+        file_menu.addAction(self.contacts_action)
+        self.export_action = self._action(
+            "&Export Conversations…", "Ctrl+Shift+E", self.export_conversations
+        )
+        file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         self.close_action = self._action(
             "&Close Window", QKeySequence.StandardKey.Close, self.close
@@ -476,8 +538,17 @@ class MainWindow(QMainWindow):
         except ImportError:
             self.show_notice("Starting a new conversation is not available in this version yet.")
             return
+        from desktop.ui.new_conversation import WANTS_SETUP, WANTS_UNLOCK
+
         dialog = NewConversationDialog(self.core, self)
-        if not dialog.exec():
+        code = dialog.exec()
+        if code == WANTS_SETUP:
+            self.open_setup()
+            return
+        if code == WANTS_UNLOCK:
+            self.open_unlock()
+            return
+        if not code:
             return
         result = dialog.result_conversation()
         if result is None:
@@ -498,12 +569,45 @@ class MainWindow(QMainWindow):
         except ImportError:
             self.show_notice("Settings are not available in this version yet.")
             return
-        dialog = SettingsDialog(self.core.account, self.core.settings, self)
+        from desktop.ui.frontdesk_access import front_desk
+
+        dialog = SettingsDialog(
+            self.core.account, self.core.settings, self, front_desk=front_desk(self.core)
+        )
         code = dialog.exec()
         self.numbers.set_home_number(self._home_number())
         self._on_connection(self.core.connection.snapshot)
         if code == SettingsDialog.SIGNED_OUT:
             self.open_setup()
+
+    def open_contacts(self) -> None:
+        """Show the contacts view (one at a time; raised when already open)."""
+        from desktop.ui.contacts_view import ContactsDialog
+        from desktop.ui.frontdesk_access import front_desk
+
+        dialog = self.contacts_dialog
+        if dialog is None or not dialog.isVisible():
+            dialog = self.contacts_dialog = ContactsDialog(front_desk(self.core), self)
+            dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    def export_conversations(self) -> None:
+        from desktop.ui.export_dialog import choose_export_file
+
+        chosen = choose_export_file(self)
+        if chosen is not None:
+            self.start_export(*chosen)
+
+    def start_export(self, output: Path, fmt: str) -> ExportDialog:
+        """Export to ``output`` with a progress window (File → Export Conversations…)."""
+        from desktop.ui.export_dialog import ExportDialog
+
+        paths = self.core.paths
+        dialog = self.export_dialog = ExportDialog(paths.database, paths.media, output, fmt, self)
+        dialog.show()
+        dialog.start()
+        return dialog
 
     def open_setup(self) -> None:
         try:

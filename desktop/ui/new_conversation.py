@@ -43,9 +43,37 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: ``exec()`` results besides Accepted/Rejected: the user asked to sign in or unlock first.
+WANTS_SETUP: Final = 2
+WANTS_UNLOCK: Final = 3
+
 #: Typing must pause this long before a problem with the number is shown.
 EXPLAIN_AFTER_MS: Final = 400
 FALLBACK_REGION: Final = "US"
+
+
+def no_number_reason(core: Core) -> tuple[str, int | None]:
+    """Why there is no number to text from, in words, and the dialog code that fixes it.
+
+    Only a signed-in account can truly "have no phone numbers"; before signing in (or
+    while the passwords are locked) there is simply nothing to ask Twilio yet.
+    """
+    from desktop.domain.connection import Link
+
+    if core.options.demo:
+        return ("The demo’s numbers are still being set up; try again in a moment.", None)
+    if core.connection.snapshot.link is Link.LOCKED:
+        return (
+            "Your Twilio sign-in is locked with a passphrase. Unlock it to text from your number.",
+            WANTS_UNLOCK,
+        )
+    if core.credentials is None:
+        return (
+            "You are not signed in to Twilio yet, so there is no number to text from. "
+            "Sign in and choose your number to start texting.",
+            WANTS_SETUP,
+        )
+    return (str(choose_sender("", []).warning), None)
 
 
 def sending_numbers(rows: list[queries.NumberRow], preferred: str) -> list[OurNumber]:
@@ -116,6 +144,20 @@ class NewConversationDialog(QDialog):
         self.send_button.setObjectName("newConversationSend")
         self.send_button.setDefault(True)
         self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        #: Shown when there is no number because of the setup: "Sign in…" / "Unlock…".
+        self.fix_button: QPushButton | None = None
+        if not self._ours:
+            reason, code = no_number_reason(core)
+            self._no_number = reason
+            if code is not None:
+                fix_text = "Sign in…" if code == WANTS_SETUP else "Unlock…"
+                fix = self.buttons.addButton(fix_text, QDialogButtonBox.ButtonRole.ActionRole)
+                assert isinstance(fix, QPushButton)
+                fix.setObjectName("newConversationFixSetup")
+                fix.clicked.connect(lambda: self.done(code))
+                self.fix_button = fix
+        else:
+            self._no_number = ""
         self.buttons.accepted.connect(self.send)
         self.buttons.rejected.connect(self.reject)
 
@@ -227,7 +269,7 @@ class NewConversationDialog(QDialog):
         """Pick the best of our numbers for ``contact`` (unless the user chose one) and say
         when it is a poor fit; with no number that can text, say that instead."""
         if not self._ours:
-            self.sender_status.show_error(str(choose_sender("", []).warning))
+            self.sender_status.show_error(self._no_number)
             return
         if contact is None:
             self.sender_status.clear()

@@ -1,8 +1,15 @@
-"""Settings: the wizard's choices made editable, plus signing out and giving the number back.
+"""Settings: the wizard's choices made editable, signing out and giving the number back,
+and the front desk (quick replies, business hours, auto-replies) with its setup file.
 
 The dialog reads the current :class:`desktop.config.Settings` but never writes it: every
-change goes through :meth:`desktop.setup.SetupBackend.apply_setup`, which owns saving and
-restarting services, so the running app and the file cannot disagree.
+account or connection change goes through :meth:`desktop.setup.SetupBackend.apply_setup`,
+which owns saving and restarting services, so the running app and the file cannot
+disagree.  The front-desk pages save through ``FrontDesk.replace_setup`` — a file in the
+data folder, so they save signed out and in the demo too.
+
+More pages: subclass :class:`desktop.ui.settings_pages.SettingsPage` and pass it in
+``extra_pages`` (or append to :attr:`SettingsDialog.pages` before ``exec()`` via
+:meth:`SettingsDialog.add_page`); Save checks every page, then waits for every page's save.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -22,7 +29,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QTabWidget,
     QVBoxLayout,
@@ -31,10 +37,11 @@ from PySide6.QtWidgets import (
 
 from desktop.config import Settings, TunnelMode, WebhookPolicy
 from desktop.domain.phone import display, region_of
-from desktop.gateway.ingest import AUTO_REPLY_EVERY_S
 from desktop.gateway.rest_types import AccountInfo
 from desktop.setup import SetupBackend, SetupResult, TunnelChoice
 from desktop.ui.form_widgets import StatusLine, hint_label
+from desktop.ui.settings_pages import FrontDeskPages, SettingsPage
+from desktop.ui.settings_setup_file import SetupFileButtons
 from desktop.ui.setup_backend import (
     FutureWatcher,
     NumberChooser,
@@ -44,10 +51,15 @@ from desktop.ui.setup_backend import (
     plain_error,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from desktop.frontdesk.service import FrontDesk
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ACCOUNT_TAB, CONNECTION_TAB, MESSAGES_TAB = range(3)
+ACCOUNT_TAB, CONNECTION_TAB = range(2)
 
 
 class SettingsDialog(QDialog):
@@ -58,7 +70,13 @@ class SettingsDialog(QDialog):
     SIGNED_OUT: Final = 2
 
     def __init__(
-        self, backend: SetupBackend, core_settings: Settings, parent: QWidget | None = None
+        self,
+        backend: SetupBackend,
+        core_settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        front_desk: FrontDesk | None = None,
+        extra_pages: Sequence[SettingsPage] = (),
     ) -> None:
         super().__init__(parent)
         self._backend = backend
@@ -74,18 +92,30 @@ class SettingsDialog(QDialog):
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self._account_tab(), "Account")
         self.tabs.addTab(self._connection_tab(), "Connection")
-        self.tabs.addTab(self._messages_tab(), "Messages")
+        #: Pages after the built-in Account and Connection tabs, in tab order.
+        self.pages: list[SettingsPage] = []
+        self.front_desk: FrontDeskPages | None = None
+        self.setup_file: SetupFileButtons | None = None
         self.status = StatusLine(self, object_name="settingsStatus")
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
         )
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
+        bottom = QHBoxLayout()
+        if front_desk is not None:
+            desk_pages = self._add_front_desk(front_desk)
+            self.setup_file = SetupFileButtons(self, desk_pages, self.status)
+            bottom.addWidget(self.setup_file)
+        for page in extra_pages:
+            self.add_page(page)
+        bottom.addStretch(1)
+        bottom.addWidget(self.buttons)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status)
-        layout.addWidget(self.buttons)
-        self.resize(620, 580)
+        layout.addLayout(bottom)
+        self.resize(680, 640)
         self._load_numbers()
         self._update_previous()
 
@@ -181,36 +211,33 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.tunnel, 1)
         return tab
 
-    def _messages_tab(self) -> QWidget:
-        tab = QWidget(self)
-        text = self._settings.auto_reply_text
-        self.auto_reply_on = QCheckBox("Answer new texts automatically", tab)
-        self.auto_reply_on.setObjectName("autoReplyEnabled")
-        self.auto_reply_on.setChecked(bool(text.strip()))
-        self.auto_reply = QPlainTextEdit(text, tab)
-        self.auto_reply.setObjectName("autoReplyText")
-        self.auto_reply.setAccessibleName("Automatic reply")
-        self.auto_reply.setPlaceholderText(
-            "Thanks for your text! We answer between 9 and 5, Monday to Friday."
-        )
-        self.auto_reply.setTabChangesFocus(True)
-        self.auto_reply.setEnabled(self.auto_reply_on.isChecked())
-        self.auto_reply_on.toggled.connect(self.auto_reply.setEnabled)
-        hours = AUTO_REPLY_EVERY_S // 3600
-        self.auto_reply.setFixedHeight(self.auto_reply.fontMetrics().lineSpacing() * 6)
-        layout = QVBoxLayout(tab)
-        layout.addWidget(self.auto_reply_on)
-        layout.addWidget(self.auto_reply)
-        layout.addWidget(
-            hint_label(
-                f"Each customer gets it at most once every {hours} hours. It is not sent "
-                "when Twoway checks Twilio every few seconds instead of receiving texts "
-                "instantly, or for STOP, START and HELP.",
-                tab,
-            )
-        )
-        layout.addStretch(1)
-        return tab
+    def _add_front_desk(self, desk: FrontDesk) -> FrontDeskPages:
+        from desktop.ui.settings_auto_replies import AutoRepliesPage
+        from desktop.ui.settings_hours import HoursPage
+        from desktop.ui.settings_quick_replies import QuickRepliesPage
+
+        pages = [QuickRepliesPage(self), HoursPage(self), AutoRepliesPage(self)]
+        self.front_desk = FrontDeskPages(desk, pages)
+        for page in pages:
+            self.tabs.addTab(page, page.title)
+        return self.front_desk
+
+    def add_page(self, page: SettingsPage) -> None:
+        """Add a tab whose checks and save join the dialog's Save."""
+        self.pages.append(page)
+        self.tabs.addTab(page, page.title)
+
+    def page(self, title: str) -> QWidget:
+        """The tab called ``title`` (for tests and for opening the dialog on a page)."""
+        for index in range(self.tabs.count()):
+            if self.tabs.tabText(index) == title:
+                widget = self.tabs.widget(index)
+                assert widget is not None
+                return widget
+        raise KeyError(title)
+
+    def show_page(self, title: str) -> None:
+        self.tabs.setCurrentWidget(self.page(title))
 
     # -- numbers and the previous address -----------------------------------------------------
 
@@ -289,9 +316,7 @@ class SettingsDialog(QDialog):
             poll_interval_s=interval,
             take_over_foreign_webhook=takes_over,
             webhook_policy=policy.value,
-            auto_reply_text=self.auto_reply.toPlainText().strip()
-            if self.auto_reply_on.isChecked()
-            else "",
+            auto_reply_text=None,  # the away message lives in the front-desk setup now
         )
 
     def has_changes(self, result: SetupResult) -> bool:
@@ -303,7 +328,6 @@ class SettingsDialog(QDialog):
             s.public_url,
             s.poll_interval_s,
             s.webhook_policy.value,
-            s.auto_reply_text.strip(),
         )
         after = (
             result.phone_number,
@@ -312,7 +336,6 @@ class SettingsDialog(QDialog):
             result.public_url,
             result.poll_interval_s,
             result.webhook_policy,
-            result.auto_reply_text,
         )
         return before != after or bool(result.ngrok_authtoken) or result.take_over_foreign_webhook
 
@@ -324,35 +347,68 @@ class SettingsDialog(QDialog):
         return self._signed_out
 
     def save(self) -> None:
+        """Check every page, then save each that changed; close when all are saved."""
         problem = self.tunnel.problem()
         if problem:
             self.tabs.setCurrentIndex(CONNECTION_TAB)
             self.tunnel.show_problem()
             self.status.show_error(problem)
             return
+        if self.front_desk is not None:
+            found = self.front_desk.problem()
+            if found is not None:
+                self.tabs.setCurrentWidget(found[0])
+                self.status.show_error(found[1])
+                return
+        for page in self.pages:
+            text = page.problem()
+            if text:
+                self.tabs.setCurrentWidget(page)
+                self.status.show_error(text)
+                return
         result = self.build_result()
-        if result is None or not self.has_changes(result):
-            self.accept()
-            return
-        if result.tunnel is not TunnelChoice.POLL and not (
-            self.numbers.is_complete() or self.numbers.selected() is None
+        if result is not None and not self.has_changes(result):
+            result = None
+        if (
+            result is not None
+            and result.tunnel is not TunnelChoice.POLL
+            and not (self.numbers.is_complete() or self.numbers.selected() is None)
         ):
             self.tabs.setCurrentIndex(ACCOUNT_TAB)
             self.status.show_error(
                 "Say whether Twoway may receive this number’s texts (on the Account tab)."
             )
             return
-        guard_secrets(result)
-        self._run(
-            "Saving and reconnecting…",
-            lambda: self._backend.apply_setup(result),
-            lambda _done: self._applied(result),
-            self.status,
-        )
+        # Local pages first: they cannot be half-applied by a reconnect that fails.
+        saves: list[Callable[[], Future[Any] | None]] = []
+        if self.front_desk is not None:
+            saves.append(self.front_desk.start_save)
+        saves.extend(page.start_save for page in self.pages)
+        if result is not None:
+            guard_secrets(result)
+            applied = result
+            saves.append(lambda: self._backend.apply_setup(applied))
+        self._save_next(saves, result)
 
-    def _applied(self, result: SetupResult) -> None:
-        self._saved = result
-        self.accept()
+    def _save_next(
+        self, saves: list[Callable[[], Future[Any] | None]], result: SetupResult | None
+    ) -> None:
+        """Start the first save left; when it succeeds, the next; then close."""
+        if not saves:
+            self._saved = result
+            self.accept()
+            return
+        start = saves.pop(0)
+        try:
+            future = start()
+        except Exception as exc:
+            self.status.show_error(plain_error(exc))
+            return
+        if future is None:
+            self._save_next(saves, result)
+            return
+        busy = "Saving and reconnecting…" if not saves and result is not None else "Saving…"
+        self._run(busy, lambda: future, lambda _done: self._save_next(saves, result), self.status)
 
     def reject(self) -> None:
         self._watcher.forget()

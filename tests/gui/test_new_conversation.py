@@ -10,8 +10,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from desktop.core import Core, CoreOptions
+from desktop.credentials import TwilioCredentials
+from desktop.domain.connection import Link
 from desktop.store import writes
-from desktop.ui.new_conversation import EXPLAIN_AFTER_MS, NewConversationDialog
+from desktop.ui.new_conversation import EXPLAIN_AFTER_MS, WANTS_SETUP, NewConversationDialog
 
 pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
 
@@ -127,13 +129,38 @@ def test_before_the_first_sync_the_configured_number_is_offered(qtbot, core) -> 
     assert dialog.sender_e164() == "+15035550100"
 
 
-def test_without_any_number_nothing_can_be_sent(qtbot, core) -> None:
+def test_signed_in_without_any_number_nothing_can_be_sent(qtbot, core) -> None:
     core.settings_store.update(lambda s: s.replace(phone_number=""))
+    core.network.credentials = TwilioCredentials("AC" + "0" * 32, "token")
     dialog = open_dialog(qtbot, core)
     qtbot.keyClicks(dialog.number, "(503) 555-0142")
     dialog.message.setPlainText("Hello")
     assert not dialog.send_button.isEnabled()
     assert "no phone numbers" in dialog.sender_status.text()
+    assert dialog.fix_button is None
+
+
+def test_signed_out_it_says_to_sign_in_and_offers_the_way(qtbot, core) -> None:
+    core.settings_store.update(lambda s: s.replace(phone_number=""))
+    assert core.credentials is None
+    dialog = open_dialog(qtbot, core)
+    shown = dialog.sender_status.text()
+    assert "no phone numbers" not in shown
+    assert "not signed in" in shown
+    assert dialog.fix_button is not None
+    assert dialog.fix_button.text() == "Sign in…"
+    with qtbot.waitSignal(dialog.finished) as finished:
+        dialog.fix_button.click()
+    assert finished.args == [WANTS_SETUP]
+
+
+def test_locked_it_says_to_unlock(qtbot, core) -> None:
+    core.settings_store.update(lambda s: s.replace(phone_number=""))
+    core.connection.update(link=Link.LOCKED)
+    dialog = open_dialog(qtbot, core)
+    assert "locked" in dialog.sender_status.text()
+    assert dialog.fix_button is not None
+    assert dialog.fix_button.text() == "Unlock…"
 
 
 def test_escape_closes(qtbot, dialog) -> None:

@@ -120,23 +120,10 @@ def test_a_change_is_applied_through_the_backend(qtbot, backend, settings) -> No
     assert result.login == LOGIN
     assert (result.tunnel, result.poll_interval_s) == (TunnelChoice.POLL, 60)
     assert result.ngrok_authtoken == "", "an empty token keeps the stored one"
-    assert result.auto_reply_text == "Thanks! We reply 9–5."
+    assert result.auto_reply_text is None, "the away message is in the front-desk setup"
     assert result.webhook_policy == WebhookPolicy.KEEP.value
     assert dialog.saved_result() == result
     assert settings.tunnel_mode is TunnelMode.NGROK, "the dialog never writes settings itself"
-
-
-def test_the_auto_reply_can_be_changed_and_turned_off(qtbot, backend, settings) -> None:
-    dialog = open_dialog(qtbot, backend, settings)
-    dialog.auto_reply.setPlainText("  Back Monday!  ")
-    result = dialog.build_result()
-    assert result is not None
-    assert result.auto_reply_text == "Back Monday!"
-    dialog.auto_reply_on.setChecked(False)
-    assert not dialog.auto_reply.isEnabled()
-    result = dialog.build_result()
-    assert result is not None
-    assert result.auto_reply_text == ""
 
 
 def test_a_bad_public_url_is_explained_on_its_tab(qtbot, backend, settings) -> None:
