@@ -161,6 +161,12 @@ CREATE TABLE away_replies (
 );
 """
 
+#: Team mode: the display name of the laptop that sent an outbound message ('' = not known
+#: or not in team mode), recorded by that laptop and shared through Twilio Sync.
+V3_SENT_BY: Final = """
+ALTER TABLE messages ADD COLUMN sent_by TEXT NOT NULL DEFAULT '';
+"""
+
 #: MIGRATIONS[i] takes the database from version i to version i + 1.
-MIGRATIONS: Final[tuple[str, ...]] = (V1, V2_FRONT_DESK)
+MIGRATIONS: Final[tuple[str, ...]] = (V1, V2_FRONT_DESK, V3_SENT_BY)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
