@@ -101,6 +101,8 @@ class Member:
 @dataclass(frozen=True, slots=True)
 class TeamStatus:
     joined: bool = False
+    #: Colleagues' state has been read once (local edits are shared from then on).
+    synced: bool = False
     owner: bool = False
     holder: str = ""
     members: tuple[Member, ...] = ()
@@ -310,6 +312,7 @@ class TeamService:
         try:
             if not self._joined:
                 self._join()
+            self._notice_local_changes()  # local work first: it is queued even offline
             now = time.monotonic()
             if self._due_now("lease", now):
                 self._due["lease"] = now + self.lease.step()
@@ -319,7 +322,7 @@ class TeamService:
             if self._due_now("poll", now) or not self._synced_once:
                 self._read_colleagues()
                 self._due["poll"] = time.monotonic() + self.timings.poll_s
-            self._notice_local_changes()
+            self._notice_local_changes()  # what applying colleagues' changes caused
             self._send_typing()
             self._flush()
             self._lookup_senders(time.monotonic())
@@ -519,6 +522,7 @@ class TeamService:
         with self._lock:
             status = TeamStatus(
                 joined=self._joined,
+                synced=self._synced_once,
                 owner=self.lease.owner,
                 holder=holder.name if holder else "",
                 members=self._members(),

@@ -16,6 +16,7 @@ from desktop.simulator.server import SimulatedTwilio
 from desktop.store import writes
 from desktop.store.service import Store
 from desktop.team.service import TeamService, TeamTimings
+from tests.fakes.switchable_link import SwitchableLink
 from tests.integration.test_sync_harness import Credentials, wait_until
 from tests.twilio_helpers import ACCOUNT_SID, AUTH_TOKEN
 
@@ -128,7 +129,7 @@ def test_a_rename_propagates_and_concurrent_renames_settle_by_revision(
     conv_a, conv_b = a.conversation(), b.conversation()
     a.team.start()
     b.team.start()
-    wait_until(lambda: a.team.status.joined and b.team.status.joined, 5, "joined")
+    wait_until(lambda: a.team.status.synced and b.team.status.synced, 5, "joined")
     a.store.writer.call(lambda tx: writes.rename_contact(tx, conv_a, "Maria Lopez"))
     wait_until(lambda: b.contact_name() == "Maria Lopez", 5, "rename reached Alex")
     # Both rename at once: one write meets 54205, re-reads, re-applies; both end equal.
@@ -159,3 +160,43 @@ def test_an_idle_laptop_makes_at_most_30_sync_requests_a_minute(
     account = sim.sync.requests(ACCOUNT_SID) - account_before
     print(f"idle Sync requests a minute: per laptop {per_laptop}, the account saw {account}")
     assert max(per_laptop) <= 30
+
+
+def test_edits_made_offline_are_applied_on_reconnect_even_after_a_restart(
+    tmp_path: Path, laptops: Callable[[str], Laptop], sim: SimulatedTwilio
+) -> None:
+    link = SwitchableLink(sim.base_url)
+    try:
+        a = laptops("Sam")
+        b = Laptop(tmp_path, "Alex", link.url)
+        a.conversation()
+        conv_b = b.conversation()
+        a.team.start()
+        b.team.start()
+        wait_until(lambda: a.team.status.synced and b.team.status.synced, 5, "joined")
+        link.offline()  # Alex's Wi-Fi drops
+        b.store.writer.call(lambda tx: writes.rename_contact(tx, conv_b, "Maria Lopez"))
+        wait_until(lambda: len(b.team.pending) == 1, 5, "the edit queued")
+        wait_until(lambda: b.team.status.problem != "", 5, "Alex knows he is offline")
+        # Alex quits while offline; the queued edit is on disk.
+        b.close(release=False)
+        link.online()
+        again = Laptop(tmp_path, "Alex", link.url)
+        try:
+            again.team.start()
+            wait_until(lambda: a.contact_name() == "Maria Lopez", 5, "the offline rename arrived")
+            wait_until(lambda: len(again.team.pending) == 0, 5, "nothing left queued")
+        finally:
+            again.close()
+    finally:
+        link.close()
+
+
+def test_sync_rate_limits_are_waited_out(
+    laptops: Callable[[str], Laptop], sim: SimulatedTwilio
+) -> None:
+    sim.sync.throttle(ACCOUNT_SID, 3)  # the next three requests get 429 / 54009
+    a = laptops("Sam")
+    a.team.start()
+    wait_until(lambda: a.team.is_owner, 10, "joined and took the lease despite 429s")
+    assert a.team.status.problem == ""
