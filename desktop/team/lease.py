@@ -1,23 +1,25 @@
 """Who owns the number's webhook: a lease kept in one Sync Document.
 
 The holder renews the document every ``renew_s`` with ``If-Match`` (and a ``Ttl`` of
-``ttl_s``, so Sync deletes it if nobody renews).  The others read it every ``check_s``;
-a lease whose revision has not moved for ``ttl_s`` (by our own clock, so the laptops'
-clocks never matter) or that is gone is taken with a conditional write: exactly one
-laptop wins, the others get 54103 / 54301 and follow.  A holder whose renewal meets a
-conflict has lost the lease and gives up — it never writes it back.  A holder that cannot
-renew for ``ttl_s`` (offline, asleep) steps down by itself, so two laptops never both
-believe they own the webhook for long.
+``ttl_s``, so Sync deletes it if nobody renews).  The others read it every ``check_s``.
+A follower takes the lease once no renewal has shown for ``ttl_s`` counted from the last
+read that still showed the previous revision — in practice 20–30 s after the holder's
+last renewal — or when the document is gone; the take is a conditional write, so exactly
+one laptop wins and the others get 54103 / 54301 and follow.  A holder whose renewal meets
+a conflict has lost the lease and gives up — it never writes it back.  A holder that could
+not renew for ``ttl_s - check_s`` (offline, asleep) steps down by itself *before* anyone
+may take over, so two laptops never both believe they own the webhook.
 
 Default timings — TTL 30 s, renewed every 10 s, read every 10 s — and why:
 
-- two renewals may fail in a row (a Wi-Fi blip, a slow request) before anyone takes over,
-  so a busy or briefly offline owner does not flap;
-- ``renew_s + check_s < ttl_s`` with 10 s to spare, so a live owner is never judged stale;
-- a dead owner is replaced at most ``ttl_s`` after its last renewal (the stale judgement
-  starts from the last read that still showed the previous revision), and meanwhile the
-  others keep reading Twilio's log every few seconds, so texts still show everywhere;
-  only an auto-reply can be missed in that window;
+- a renewal may keep failing for a whole renewal period (a Wi-Fi blip, a slow request;
+  it is retried with backoff) before the holder steps down, so a busy or briefly offline
+  owner does not flap;
+- a dead owner is replaced 20–30 s after its last renewal (measured: about 2/3 of the
+  TTL), and meanwhile every laptop keeps reading Twilio's log every 2 s, so texts still
+  show everywhere; only an auto-reply can be missed in that window;
+- a live holder is never judged stale: a follower can only claim after seeing no new
+  revision for ``ttl_s - check_s`` = 20 s, two renewal periods;
 - it costs 6 requests a minute per laptop (renewals or reads), a fifth of the budget.
 """
 
@@ -107,8 +109,8 @@ class WebhookLease:
         (offline …) and Throttled; the caller backs off and calls again."""
         now = self._clock()
         if self.owner:
-            if now - self._renewed_at > self._timings.ttl_s:
-                self._set_owner(False)  # we could not renew in time: someone may own it now
+            if now - self._renewed_at >= self._timings.ttl_s - self._timings.check_s:
+                self._set_owner(False)  # not renewed in time: a colleague may take it now
             else:
                 return self._renew(now)
         return self._watch(now)
