@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 ENV_TWILIO_API_URL: Final = "TWOWAY_TWILIO_API_URL"
 ENV_PHONE_NUMBER: Final = "TWOWAY_PHONE_NUMBER"
+#: Team mode (several laptops on one number, shared state in Twilio Sync).
+ENV_TEAM: Final = "TWOWAY_TEAM"
+ENV_STAFF_NAME: Final = "TWOWAY_STAFF_NAME"
 DEFAULT_TWILIO_API_URL: Final = "https://api.twilio.com"
 DEFAULT_POLL_INTERVAL_S: Final = 15
 #: Bounds of "check Twilio every N seconds".
@@ -158,6 +161,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     configured: bool = False
     tray_hint_shown: bool = False
     auto_reply_text: str = ""
+    #: Team mode: share names, read state and the setup with colleagues through Twilio Sync
+    #: (the user agreed to create or join the account's Twoway team).
+    team_enabled: bool = False
+    #: This laptop's display name in team mode ("Sam"), shown on the messages it sends.
+    staff_name: str = ""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def replace(self, **changes: Any) -> Settings:
@@ -351,6 +359,8 @@ class CoreOptions(NamedTuple):
     demo_speed: float = 1.0
     #: Poll Twilio this often instead of the setting (the soak benchmark's accelerated week).
     poll_interval_s: float | None = None
+    #: Team mode's webhook lease lasts this long instead of 30 s (tests run it faster).
+    team_lease_ttl_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -359,6 +369,9 @@ class EnvironmentOverrides:
 
     twilio_api_url: str | None = None
     phone_number: str | None = None
+    #: ``TWOWAY_TEAM=1`` turns team mode on (``0`` off) whatever the setting says.
+    team: bool | None = None
+    staff: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> EnvironmentOverrides:
@@ -368,11 +381,24 @@ class EnvironmentOverrides:
             parts = urlsplit(api_url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"{ENV_TWILIO_API_URL} must be an http(s) URL, got {api_url!r}")
+        team_raw = (env.get(ENV_TEAM) or "").strip().lower()
+        team = None if not team_raw else team_raw in ("1", "true", "yes", "on")
         return cls(
             twilio_api_url=api_url,
             phone_number=(env.get(ENV_PHONE_NUMBER) or "").strip() or None,
+            team=team,
+            staff=" ".join((env.get(ENV_STAFF_NAME) or "").split())[:40] or None,
         )
 
     @property
     def api_base_url(self) -> str:
         return self.twilio_api_url or DEFAULT_TWILIO_API_URL
+
+    def team_enabled(self, settings: Settings) -> bool:
+        return settings.team_enabled if self.team is None else self.team
+
+    def staff_name(self, settings: Settings) -> str:
+        """The name colleagues see: the environment's, the setting, else the computer's."""
+        import socket
+
+        return self.staff or settings.staff_name or socket.gethostname().split(".")[0]

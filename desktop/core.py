@@ -47,6 +47,7 @@ from desktop.workers import TaskPool
 if TYPE_CHECKING:
     from desktop.frontdesk.setup_file import SetupHolder
     from desktop.gateway.media_worker import MediaFetcher
+    from desktop.team.service import TeamService
 
 __all__ = ["CannotSend", "Core", "CoreOptions"]
 
@@ -116,6 +117,7 @@ class Core:
             legacy_away_text=settings.auto_reply_text,
         )
         self.store.open()
+        self.network.setup_holder = lambda: self.front_desk
 
     @property
     def settings(self) -> Settings:
@@ -216,6 +218,33 @@ class Core:
         sync = self.network.sync
         if sync is not None:
             sync.backfill_now(reason)
+
+    # -- team mode (several laptops on one number; see desktop.team) -------------------------
+
+    @property
+    def team(self) -> TeamService | None:
+        """The running team service, or None when team mode is off (or signed out)."""
+        return self.network.team
+
+    def team_enabled(self) -> bool:
+        return self.env.team_enabled(self.settings)
+
+    def staff_name(self) -> str:
+        return self.env.staff_name(self.settings)
+
+    def set_team(self, enabled: bool, staff_name: str | None = None) -> Future[None]:
+        """Join (the user agreed to create or join the account's team) or leave; saves the
+        setting and restarts the network side on the lifecycle thread."""
+
+        def change(settings: Settings) -> Settings:
+            name = settings.staff_name if staff_name is None else " ".join(staff_name.split())
+            return settings.replace(team_enabled=enabled, staff_name=name[:40])
+
+        def apply() -> None:
+            self.settings_store.update(change)
+            self.network.restart()
+
+        return self._run_on_lifecycle(apply)
 
     # -- the end -----------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from desktop.secrets import Secret, SecretsLocked, SecretStore, SecretsUnavailab
 
 if TYPE_CHECKING:
     from desktop.domain.frontdesk_setup import FrontDeskSetup
+    from desktop.frontdesk.setup_file import SetupHolder
     from desktop.gateway.media import MediaPolicy
     from desktop.gateway.media_worker import MediaFetcher
     from desktop.gateway.receiver import ReceiverThread
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from desktop.store.service import Store
     from desktop.sync.service import SyncService
     from desktop.sync.webhook_config import WebhookResult
+    from desktop.team.service import TeamService
     from desktop.tunnel.models import TunnelStatus
     from desktop.tunnel.service import NgrokTunnel
 
@@ -44,6 +46,9 @@ logger = logging.getLogger(__name__)
 TUNNEL_STOP_S = 2.5
 #: At quit, how long putting back the number's previous webhook may take.
 RESTORE_ON_QUIT_S = 1.5
+#: Team mode: every laptop reads Twilio's log this often, so a text (or a colleague's
+#: reply) shows on every laptop within 5 s (Messages list requests, not Sync ones).
+TEAM_POLL_S = 2.0
 
 
 class Network:
@@ -76,6 +81,10 @@ class Network:
         self.media: MediaFetcher | None = None
         self.sync: SyncService | None = None
         self.tunnel: NgrokTunnel | None = None
+        #: Team mode (see :mod:`desktop.team`); None when off.
+        self.team: TeamService | None = None
+        #: The front-desk setup holder, shared with colleagues in team mode (set by Core).
+        self.setup_holder: Callable[[], SetupHolder | None] = lambda: None
         #: The front-desk setup (business hours, auto-replies) the webhook answers with.
         self._front_desk = front_desk
         #: The URL webhooks are signed for (kept while a tunnel reconnects).
@@ -131,7 +140,7 @@ class Network:
         self.credentials = self._load_credentials()
         if self.webhook is None:
             business = "Demo Dental Care" if self._options.demo else ""
-            ingest = StoreIngest(self._store, self._front_desk, business_name=lambda: business)
+            ingest = StoreIngest(self._store, self._answering_setup, business_name=lambda: business)
             self.webhook = WebhookApp(ingest, self.webhook_credentials)
             self.receiver = ReceiverThread(self.webhook, self._options.port)
             self.receiver.start()
@@ -191,7 +200,7 @@ class Network:
         return self._settings.value.tunnel_mode
 
     def _start_sync_and_reachability(self) -> None:
-        from desktop.sync.service import SyncService
+        from desktop.sync.service import SAFETY_INTERVAL_S, SyncService
 
         assert self.credentials is not None
         assert self.webhook is not None
@@ -209,19 +218,26 @@ class Network:
         phone = self._env.phone_number
         if self.demo is not None and not phone and not self._settings.value.phone_number:
             phone = self.demo.numbers[0]
+        team_on = self._env.team_enabled(self._settings.value)
+        poll_s = self._options.poll_interval_s or self._settings.value.poll_interval_s
         self.sync = SyncService(
             self._store,
             self.credentials,
             api_base_url=self.api_base_url,
             public_url=lambda: self.public_url,
+            webhook_url=self._webhook_url if team_on else None,
             shelf=self.webhook.shelf,
             settings=self._settings,
             connection=self._board,
             outgoing_media_dir=self._paths.outgoing_media,
             phone_number=phone,
-            poll_interval_s=self._options.poll_interval_s or self._settings.value.poll_interval_s,
+            poll_interval_s=min(poll_s, TEAM_POLL_S) if team_on else poll_s,
+            # The webhook brings only customers' texts: colleagues' replies come from the log.
+            safety_interval_s=TEAM_POLL_S if team_on else SAFETY_INTERVAL_S,
         )
         self.sync.start()
+        if team_on:
+            self._start_team()
         if url:
             self._board.update(link=Link.ONLINE, public_url=url, problem="")
             self._after_url(url)
@@ -248,6 +264,57 @@ class Network:
                     logger.warning("Could not point the number at Twoway: %s", problem)
 
             sync.take_over_webhook().add_done_callback(reported)
+
+    # -- team mode ---------------------------------------------------------------------------
+
+    def _start_team(self) -> None:
+        """Join the account's Twoway team; only the lease holder points the webhook here."""
+        from desktop.team.service import TeamService, TeamTimings
+
+        assert self.sync is not None
+        ttl = self._options.team_lease_ttl_s
+        self.team = TeamService(
+            self.sync.gateway,
+            self._store,
+            state_dir=self._paths.state,
+            name=lambda: self._env.staff_name(self._settings.value),
+            setup=self.setup_holder(),
+            timings=TeamTimings.scaled(ttl) if ttl else TeamTimings(),
+            on_owner_changed=self._on_team_owner,
+        )
+        self.team.start()
+
+    def _webhook_url(self) -> str | None:
+        """In team mode the number points here only while this laptop holds the lease."""
+        team = self.team
+        if team is None or not team.is_owner:
+            return None
+        return self.public_url
+
+    def _on_team_owner(self, owner: bool) -> None:
+        """On the team thread: took the lease → point the number here and fetch what
+        arrived while nobody held it; lost it → read Twilio's log instead."""
+        sync = self.sync
+        if sync is None:
+            return
+        if owner and self.public_url:
+            sync.take_over_webhook()  # the old holder's URL is a colleague's: no consent needed
+            sync.backfill_now("took over the team's webhook")
+        else:
+            sync.on_public_url_changed(None)
+
+    def _answering_setup(self) -> FrontDeskSetup:
+        """Only the webhook's holder answers automatically, so a customer never gets two."""
+        setup = self._front_desk()
+        team = self.team
+        if team is None or team.is_owner:
+            return setup
+        import dataclasses
+
+        from desktop.domain.auto_reply import AutoReplies
+
+        away = dataclasses.replace(setup.auto_replies.away, enabled=False)
+        return dataclasses.replace(setup, auto_replies=AutoReplies(away=away, keywords=()))
 
     # -- the tunnel -------------------------------------------------------------------------------
 
@@ -344,8 +411,11 @@ class Network:
         )
 
     def _stop_sync_and_tunnel(self, *, restore: bool) -> None:
-        tunnel, sync = self.tunnel, self.sync
-        self.tunnel = self.sync = None
+        tunnel, sync, team = self.tunnel, self.sync, self.team
+        self.tunnel = self.sync = self.team = None
+        if team is not None:
+            team.stop(release=True)  # a colleague takes the webhook at its next read
+            restore = False  # the number belongs to the team, not to this laptop
         if sync is not None and restore:
             try:
                 sync.restore_on_quit(timeout=RESTORE_ON_QUIT_S)

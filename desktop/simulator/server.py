@@ -50,6 +50,8 @@ from desktop.simulator.state import (
     new_secret,
     new_sid,
 )
+from desktop.simulator.sync_api import SyncApi
+from desktop.simulator.sync_state import SyncState
 from desktop.simulator.webhooks import HttpDeliverer
 
 if TYPE_CHECKING:
@@ -140,6 +142,8 @@ class SimulatedTwilio:
             media_timeout=self.config.media_fetch_timeout,
         )
         self.messaging = MessagingState()
+        #: Twilio Sync (team mode's shared state); ``sync.requests(account)`` meters it.
+        self.sync = SyncState(self.clock.now)
         self.engine = SimEngine(
             state=self.state,
             faults=self.faults,
@@ -163,6 +167,7 @@ class SimulatedTwilio:
         """Twilio products other than ``api``, by the first label of their host name."""
         return {
             "messaging": MessagingApi(self.state, self.messaging, self.faults, self.clock.now),
+            "sync": SyncApi(self.state, self.sync, self.faults),
         }
 
     # -- lifecycle ----------------------------------------------------------------------

@@ -69,36 +69,17 @@ def _conversations(conn: sqlite3.Connection, media_dir: Path) -> Iterator[dict[s
         "SELECT c.id, c.our_number, k.e164, k.name FROM conversations c "
         "JOIN contacts k ON k.id = c.contact_id ORDER BY c.last_message_at DESC, c.id DESC"
     ).fetchall()
+    # Team mode's sender name (schema 3); an older database read as it is has none.
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(messages)")}
+    sql = (
+        "SELECT id, sid, direction, from_number, to_number, body, status, error_code, "
+        "created_at, sent_by FROM messages WHERE conversation_id = ? ORDER BY created_at, id"
+    )
+    if "sent_by" not in columns:
+        sql = sql.replace("sent_by FROM", "'' FROM")
     for conversation_id, our_number, contact_number, contact_name in conversations:
-        rows = conn.execute(
-            "SELECT id, sid, direction, from_number, to_number, body, status, error_code, "
-            "created_at FROM messages WHERE conversation_id = ? ORDER BY created_at, id",
-            (conversation_id,),
-        )
-        messages = [
-            {
-                "sid": sid,
-                "direction": direction,
-                "from": from_number,
-                "to": to_number,
-                "body": body,
-                "status": status,
-                "error_code": error_code,
-                "created_at": iso_utc(created_at),
-                "media": media.get(message_id, []),
-            }
-            for (
-                message_id,
-                sid,
-                direction,
-                from_number,
-                to_number,
-                body,
-                status,
-                error_code,
-                created_at,
-            ) in rows
-        ]
+        rows = conn.execute(sql, (conversation_id,))
+        messages = [_message(row, media.get(row[0], [])) for row in rows]
         if not messages:
             continue
         yield {
@@ -107,6 +88,24 @@ def _conversations(conn: sqlite3.Connection, media_dir: Path) -> Iterator[dict[s
             "contact_name": contact_name,
             "messages": messages,
         }
+
+
+def _message(row: tuple[Any, ...], media: list[dict[str, Any]]) -> dict[str, Any]:
+    _id, sid, direction, from_number, to_number, body, status, error, created, by = row
+    message: dict[str, Any] = {
+        "sid": sid,
+        "direction": direction,
+        "from": from_number,
+        "to": to_number,
+        "body": body,
+        "status": status,
+        "error_code": error,
+        "created_at": iso_utc(created),
+        "media": media,
+    }
+    if by:
+        message["sent_by"] = by  # who sent it, in team mode (DESIGN: "may carry")
+    return message
 
 
 def export(database: Path, media_dir: Path, out: TextIO, fmt: str = "json") -> int:

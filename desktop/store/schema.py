@@ -194,6 +194,18 @@ CREATE INDEX scheduled_open ON scheduled (send_at)
     WHERE state IN ('pending', 'late', 'canceling');
 """
 
+#: Team mode: the display name of the laptop that sent an outbound message ('' = not known
+#: or not in team mode), recorded by that laptop and shared through Twilio Sync.
+V5_SENT_BY: Final = """
+ALTER TABLE messages ADD COLUMN sent_by TEXT NOT NULL DEFAULT '';
+"""
+
 #: MIGRATIONS[i] takes the database from version i to version i + 1.
-MIGRATIONS: Final[tuple[str, ...]] = (V1, V2_FRONT_DESK, V3_EARLIER_SIDS, V4_SCHEDULED)
+MIGRATIONS: Final[tuple[str, ...]] = (
+    V1,
+    V2_FRONT_DESK,
+    V3_EARLIER_SIDS,
+    V4_SCHEDULED,
+    V5_SENT_BY,
+)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

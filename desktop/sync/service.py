@@ -95,9 +95,13 @@ class SyncService:
         first_sync_days: int = 90,
         gateway: RestGateway | None = None,
         retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
+        webhook_url: Callable[[], str | None] | None = None,
     ) -> None:
         self._store = store
         self._public_url = public_url
+        #: Where the number's webhook should point (team mode: only on the lease holder;
+        #: None = read Twilio's log).  Sends keep using ``public_url`` for callbacks.
+        self._webhook_url = webhook_url or public_url
         self._settings = settings
         self._board = connection
         self._phone_override = phone_number
@@ -217,7 +221,7 @@ class SyncService:
 
     def configure_webhook(self, *, force: bool = False) -> WebhookResult:
         """Point the chosen number here (``force`` after the user agreed); blocking."""
-        url = self._public_url()
+        url = self._webhook_url()
         if not url:
             raise CannotConfigure(
                 "Twoway has no public address yet, so Twilio cannot deliver texts to it."
@@ -335,11 +339,11 @@ class SyncService:
 
     def _polling(self) -> bool:
         """Without a public URL (or with the number pointing elsewhere) nothing calls us."""
-        return not self._public_url() or self._points_here is False
+        return not self._webhook_url() or self._points_here is False
 
     def _startup(self) -> None:
         self.check_account()
-        if self._public_url():
+        if self._webhook_url():
             self._auto_configure()
         self._backfill("start", light=False)
 
@@ -388,7 +392,7 @@ class SyncService:
 
     def _auto_configure(self) -> None:
         number = self.chosen_number()
-        url = self._public_url()
+        url = self._webhook_url()
         if number is None:
             self._set_problem(self._no_number_text(), lasting=True)
             return

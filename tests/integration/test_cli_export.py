@@ -108,6 +108,25 @@ def test_export_json_has_the_documented_shape(paths: Paths) -> None:
         "undelivered",
         30006,
     )
+    assert "sent_by" not in first
+    assert "sent_by" not in second  # not in team mode: no sender name
+
+
+def test_export_json_carries_the_team_senders_name(paths: Paths) -> None:
+    from desktop.team import local
+
+    _inbound_sid, outbound_sid = _seed(paths)
+    store = Store(paths.database, paths.backups)
+    store.open()
+    try:
+        store.writer.call(lambda tx: local.set_sent_by(tx, outbound_sid, "Sam"))
+    finally:
+        store.close()
+    result = run_cli("export", "--data-dir", str(paths.data_dir), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    first, second = json.loads(result.stdout)["conversations"][0]["messages"]
+    assert second["sent_by"] == "Sam"
+    assert "sent_by" not in first
 
 
 def test_export_csv_to_a_file(paths: Paths, tmp_path: Path) -> None:

@@ -85,11 +85,11 @@ def test_other_products_reach_the_simulator_under_their_name(
 ) -> None:
     mg = sim.add_messaging_service([OURS], friendly_name="Pearl Dental")
     assert [s.sid for s in gateway.messaging.list_services()] == [mg]
-    # A product the simulator does not have yet answers 404 at <base>/sync/…: routed there.
+    assert gateway.call("Listing Sync services", lambda c: c.sync.v1.services.list()) == []
+    # A product the simulator does not have answers 404 at <base>/conversations/…: routed there.
     with pytest.raises(TwilioProblem) as caught:
-        gateway.call("Listing Sync services", lambda c: list(c.sync.v1.services.stream()))
+        gateway.call("Listing services", lambda c: list(c.conversations.v1.services.stream()))
     assert caught.value.status == 404
-    assert "/sync/v1/Services" in str(caught.value) or caught.value.code == 20404
 
 
 def test_v1_paging_follows_meta_next_page_url(sim: SimulatedTwilio, gateway: RestGateway) -> None:

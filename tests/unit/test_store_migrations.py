@@ -110,3 +110,31 @@ def test_garbage_file_gives_a_plain_message(tmp_path: Path) -> None:
     assert isinstance(raised.value, StoreUnavailable)
     assert raised.value.health.kind is HealthKind.DAMAGED
     assert raised.value.health.can_repair
+
+
+def test_version_2_database_gains_an_empty_sent_by_on_every_message(tmp_path: Path) -> None:
+    db, backups = tmp_path / "t.sqlite3", tmp_path / "backups"
+    conn = sqlite3.connect(db)
+    conn.executescript(schema.V1 + schema.V2_FRONT_DESK)
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute("INSERT INTO contacts (id, e164) VALUES (1, '+15035550142')")
+    conn.execute(
+        "INSERT INTO conversations (id, contact_id, our_number, created_at) "
+        "VALUES (1, 1, '+15035550100', 0)"
+    )
+    conn.execute(
+        "INSERT INTO messages (sid, conversation_id, direction, from_number, to_number, "
+        "status, status_rank, created_at, updated_at) "
+        "VALUES ('SM1', 1, 'outbound', '+15035550100', '+15035550142', 'sent', 3, 0, 0)"
+    )
+    conn.commit()
+    conn.close()
+
+    open_database(db, backups)
+
+    conn = database.connect(db)
+    try:
+        assert database.schema_version(conn) == schema.SCHEMA_VERSION
+        assert conn.execute("SELECT sid, sent_by FROM messages").fetchall() == [("SM1", "")]
+    finally:
+        conn.close()
