@@ -570,9 +570,14 @@ class MainWindow(QMainWindow):
             self.show_notice("Settings are not available in this version yet.")
             return
         from desktop.ui.frontdesk_access import front_desk
+        from desktop.ui.team_page import TeamSettingsTab
 
         dialog = SettingsDialog(
-            self.core.account, self.core.settings, self, front_desk=front_desk(self.core)
+            self.core.account,
+            self.core.settings,
+            self,
+            front_desk=front_desk(self.core),
+            extra_pages=[TeamSettingsTab(self.core)],
         )
         code = dialog.exec()
         self.numbers.set_home_number(self._home_number())

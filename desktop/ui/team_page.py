@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.team.service import TeamService, TeamStatus
+from desktop.ui.settings_pages import SettingsPage
 from desktop.ui.tasks import deliver
 
 #: What turning team mode on does to the account, shown before it happens.
@@ -169,3 +170,20 @@ class TeamPage(QWidget):
             else ""
         )
         self.problem.setText((status.problem + waiting).strip())
+
+
+class TeamSettingsTab(SettingsPage):
+    """Settings → Team: the :class:`TeamPage` as a tab of the settings dialog.
+
+    The page applies its own changes (turning team mode on asks first), so Save has
+    nothing more to do for it.
+    """
+
+    title = "Team"
+
+    def __init__(self, host: TeamHost, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.page = TeamPage(host, self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.page)

@@ -97,3 +97,26 @@ def test_turning_it_on_asks_first_and_a_no_changes_nothing(
         assert core.team is None
     finally:
         core.stop()
+
+
+def test_settings_has_a_team_tab_and_still_saves(
+    qtbot, tmp_path: Path, sim: SimulatedTwilio
+) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from desktop.ui.settings_dialog import SettingsDialog
+    from desktop.ui.team_page import TeamSettingsTab
+
+    core = _core(tmp_path, sim, team=False)
+    try:
+        dialog = SettingsDialog(core.account, core.settings, extra_pages=[TeamSettingsTab(core)])
+        qtbot.addWidget(dialog)
+        dialog.show()
+        titles = [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
+        assert "Team" in titles
+        dialog.tabs.setCurrentIndex(titles.index("Team"))
+        assert not dialog.tabs.currentWidget().page.enabled.isChecked()
+        with qtbot.waitSignal(dialog.accepted, timeout=5000):
+            dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    finally:
+        core.stop()
