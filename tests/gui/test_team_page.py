@@ -114,8 +114,9 @@ def test_settings_has_a_team_tab_and_still_saves(
         dialog.show()
         titles = [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
         assert "Team" in titles
-        dialog.tabs.setCurrentIndex(titles.index("Team"))
-        assert not dialog.tabs.currentWidget().page.enabled.isChecked()
+        tab = dialog.tabs.widget(titles.index("Team"))
+        assert isinstance(tab, TeamSettingsTab)
+        assert not tab.page.enabled.isChecked()
         with qtbot.waitSignal(dialog.accepted, timeout=5000):
             dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
     finally:
