@@ -547,7 +547,26 @@ class NgrokTunnel:
             text, fallback_poll_seconds=self._settings.fallback_poll_seconds, domain=host
         )
 
+    @staticmethod
+    def _release(agent: NgrokProcess) -> None:
+        """Close the pipe pyngrok reads an exited agent's log from (it never does).
+
+        Without this every restart of the agent leaves one descriptor open until the
+        garbage collector happens to find the old ``Popen``.
+        """
+        # pyngrok's reader thread ends at the pipe's end of file; wait for it so the
+        # pipe is not closed under a read in progress.
+        reader = agent._monitor_thread
+        if reader is not None:
+            reader.join(timeout=2.0)
+            if reader.is_alive():
+                return
+        if agent.proc.stdout is not None:
+            with contextlib.suppress(OSError):
+                agent.proc.stdout.close()
+
     def _after_exit(self, agent: NgrokProcess) -> NgrokProblem:
+        self._release(agent)
         logger.warning(
             "The ngrok agent exited (code %s): %s",
             agent.proc.returncode,

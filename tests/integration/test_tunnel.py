@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -585,3 +586,37 @@ def test_a_missing_agent_is_downloaded_with_visible_progress(
     assert len(progress) > 3
     assert "Downloading ngrok… 100%" in [s.message for s in statuses.items]
     assert os.access(target, os.X_OK)
+
+
+def open_descriptors() -> list[str]:
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            found.append(os.readlink(f"/proc/self/fd/{fd}"))
+    return sorted(found)
+
+
+def test_descriptors_stay_flat_over_many_agent_restarts(
+    make_tunnel: MakeTunnel, fake: FakeNgrok, upstream: Upstream
+) -> None:
+    import psutil
+
+    me = psutil.Process()
+    tunnel, statuses = make_tunnel()
+    tunnel.start()
+    statuses.state(TunnelState.ONLINE)
+
+    def drop() -> None:
+        pid = tunnel.agent_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        statuses.state(TunnelState.RECONNECTING)
+        statuses.state(TunnelState.ONLINE)
+        assert_gone(pid)
+
+    drop()  # warm-up: the first restart may open what later ones reuse
+    before = me.num_fds()
+    for _ in range(6):
+        drop()
+    grown = me.num_fds() - before
+    assert grown <= 2, f"{grown} more open descriptors after 6 restarts: {open_descriptors()}"
