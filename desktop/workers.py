@@ -199,6 +199,11 @@ class TaskPool:
         self._lock = threading.Lock()
         self._closed = False
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`shutdown` has been called: nothing more can be submitted."""
+        return self._closed
+
     def submit(self, fn: Callable[[], T]) -> Future[T]:
         future: Future[T] = Future()
         with self._lock:

@@ -76,10 +76,11 @@ def use_pool(pool: TaskPool) -> None:
 
 
 def _get_pool() -> TaskPool:
-    """The installed pool; a widget used on its own (tests) gets a small one."""
+    """The installed pool; a widget used on its own (tests) gets a small one, and so
+    does one that outlives the core whose pool was installed (that pool is shut down)."""
     global _pool
     with _lock:
-        if _pool is None:
+        if _pool is None or _pool.closed:
             _pool = TaskPool(_WORKERS, "ui-task")
         return _pool
 
