@@ -138,8 +138,14 @@ class _Channel(HTTPChannel):
 
     @property
     def unfinished(self) -> bool:
-        """Open, not being served, not closing: waiting for (the rest of) a request."""
-        return not (self.requests or self.will_close or self.close_when_flushed)
+        """Open, not being served, not answering, not closing: owing us (part of) a request.
+
+        A connection still sending an answer (an attachment Twilio is fetching) is left to
+        waitress's idle timeout, which counts bytes sent as activity.
+        """
+        return not (
+            self.requests or self.will_close or self.close_when_flushed or self.total_outbufs_len
+        )
 
     def drop(self, why: str) -> None:
         self.will_close = True
