@@ -18,8 +18,9 @@ Why waitress and not Werkzeug's development server (measured with
   request (headers and body, within fixed caps) before a worker thread sees it, so a slow
   client costs a socket and a few kilobytes, never a worker.  Body size is capped whatever
   the transfer encoding (413 as soon as the cap is passed, then the connection is closed).
-- cheroot (CherryPy's server) is also pure Python but reads each request in a worker
-  thread: slow clients hold workers exactly as they do with Werkzeug.
+- cheroot (CherryPy's server) is also pure Python but, by its design (not benchmarked
+  here), reads each request in a worker thread: slow clients would hold workers as they do
+  with Werkzeug.
 
 What this module adds on top of waitress:
 
