@@ -16,6 +16,8 @@ MESSAGE_SID_RE: Final = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 ACCOUNT_SID_RE: Final = re.compile(r"^AC[0-9a-fA-F]{32}$")
 MEDIA_SID_RE: Final = re.compile(r"^ME[0-9a-fA-F]{32}$")
 MAX_MEDIA: Final = 10
+#: Numbers in a webhook: ASCII digits only (``str.isdigit`` also accepts "²" and "٣").
+ASCII_DIGITS_RE: Final = re.compile(r"[0-9]+")
 MAX_BODY_CHARS: Final = 1600
 #: What Advanced Opt-Out reports in a webhook's ``OptOutType``.
 OPT_OUT_TYPES: Final = frozenset({"STOP", "START", "HELP"})
@@ -141,18 +143,18 @@ class StatusUpdate:
         status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
         if not status or len(status) > 32 or not status.replace("_", "").isalpha():
             raise InvalidWebhook("MessageStatus is missing or malformed")
-        raw_code = (form.get("ErrorCode") or "").strip()
+        raw_code = (form.get("ErrorCode") or "").strip(" \t")
         error_code: int | None = None
         if raw_code:
-            if not raw_code.isdigit() or len(raw_code) > 6:
+            if not ASCII_DIGITS_RE.fullmatch(raw_code) or len(raw_code) > 6:
                 raise InvalidWebhook("ErrorCode is not a number")
             error_code = int(raw_code)
         return cls(sid=sid, status=status, error_code=error_code)
 
 
 def _small_int(raw: str, name: str, maximum: int) -> int:
-    raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 4:
+    raw = raw.strip(" \t")
+    if not ASCII_DIGITS_RE.fullmatch(raw) or len(raw) > 4:
         raise InvalidWebhook(f"{name} is not a number")
     value = int(raw)
     if value > maximum:

@@ -147,7 +147,11 @@ def insert_message(tx: Tx, msg: NewMessage) -> InsertResult:
             "SELECT id, conversation_id FROM messages WHERE sid = ?", (msg.sid,)
         ).fetchone()
         if row is not None:
-            apply_status(tx, StatusUpdate(msg.sid, msg.status, msg.error_code))
+            apply_status(
+                tx,
+                StatusUpdate(msg.sid, msg.status, msg.error_code),
+                inbound=msg.direction is Direction.INBOUND,
+            )
             return InsertResult(int(row[0]), int(row[1]), created=False)
         if msg.direction is Direction.OUTBOUND:
             from desktop.store import auto_replies, outbox_writes  # they import this module
@@ -285,13 +289,24 @@ def _adopt_unconfirmed_send(tx: Tx, msg: NewMessage) -> InsertResult | None:
     return InsertResult(message_id, conversation_id, created=False)
 
 
-def apply_status(tx: Tx, update: StatusUpdate) -> bool:
-    """Move a message's status forward; park it when the message is not stored yet."""
+def apply_status(tx: Tx, update: StatusUpdate, *, inbound: bool = False) -> bool:
+    """Move an outbound message's status forward; park it when the message is not stored yet.
+
+    Status callbacks (and statuses seen while polling) only ever touch OUTBOUND messages: a
+    signed callback naming an inbound SID changes nothing.  ``inbound=True`` is only for a
+    second copy of an inbound message itself (a backfill of what a webhook stored).
+    """
     row = tx.execute(
-        "SELECT id, conversation_id, status_rank, error_code FROM messages WHERE sid = ?",
+        "SELECT id, conversation_id, status_rank, error_code, direction FROM messages "
+        "WHERE sid = ?",
         (update.sid,),
     ).fetchone()
     new_rank = status.rank(update.status)
+    if row is not None and (row[4] == Direction.INBOUND.value) != inbound:
+        logger.warning("Ignored a status for %s: it is not an outbound message", update.sid)
+        return False
+    if row is None and inbound:
+        return False
     if row is None:
         if tx.execute("SELECT 1 FROM earlier_sids WHERE sid = ?", (update.sid,)).fetchone():
             return False  # news of an attempt "Send again" replaced: the message moved on

@@ -251,7 +251,7 @@ def stage(app: Path, root: Path) -> None:
         "Files: *\nCopyright: Twoway contributors\nLicense: MIT\n\n"
         "Files: opt/twoway/_internal/*\n"
         "Comment: Python (PSF License), Qt 6 and PySide6 (LGPL-3), OpenSSL (Apache-2.0),\n"
-        " ICU (Unicode License), twilio, requests, werkzeug, keyring, pyngrok,\n"
+        " ICU (Unicode License), twilio, requests, werkzeug, waitress, keyring, pyngrok,\n"
         " phonenumbers, cryptography and their dependencies, under their own licences,\n"
         " whose texts are in the .dist-info folders and in PySide6/.\n",
         encoding="utf-8",
