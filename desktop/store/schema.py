@@ -162,14 +162,14 @@ CREATE TABLE away_replies (
 """
 
 #: Search stays fast for what people type first (two or three letters): FTS5 keeps
-#: ready-made doclists for 2- and 3-character prefixes, so "ki" does not merge every term
+#: ready-made doclists for 1-, 2- and 3-character prefixes, so "ki" does not merge every term
 #: that starts with it.  The index is derived from ``messages``, so it is dropped and
 #: rebuilt from the rows (the triggers name the table, not its definition, and survive).
 V3_SEARCH_PREFIXES: Final = """
 DROP TABLE messages_fts;
 CREATE VIRTUAL TABLE messages_fts USING fts5 (
     body, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2',
-    prefix='2 3'
+    prefix='1 2 3'
 );
 INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
 """

@@ -87,7 +87,7 @@ def test_upgrade_rebuilds_the_search_index_with_prefixes_and_keeps_it_live(tmp_p
     try:
         assert database.schema_version(conn) == schema.SCHEMA_VERSION
         sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'messages_fts'").fetchone()
-        assert "prefix='2 3'" in sql[0]
+        assert "prefix='1 2 3'" in sql[0]
         # Rows from before the upgrade are found, newest first.
         assert [h.created_at for h in queries.search(conn, "ki")] == [BASE + 1, BASE]
         # The triggers still feed the rebuilt index.
