@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import unicodedata
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 if TYPE_CHECKING:
@@ -277,25 +278,128 @@ def fts_query(text: str) -> str | None:
     return " ".join(f'"{w}"*' for w in words[:12])
 
 
+#: Past this many matches, the newest ones are found by walking the time index (which
+#: stops early) instead of sorting every match by time.
+_MANY_MATCHES: Final = 2000
+
+
 def search(conn: sqlite3.Connection, text: str, limit: int = 100) -> list[SearchHit]:
-    """Messages containing every word of ``text`` (prefix match), newest first."""
+    """Messages containing every word of ``text`` (prefix match), newest first by time.
+
+    Time, not insertion order: a first backfill stores the newest messages first.  Two
+    plans, chosen by how many rows match (a cheap probe of the index): a handful are
+    sorted by ``created_at``; thousands are found by walking ``messages_by_time`` from
+    the newest end until ``limit`` of them turned up.  The snippets are made last, for
+    the rows shown only.
+    """
     query = fts_query(text)
     if query is None:
         return []
+    many = conn.execute(
+        "SELECT 1 FROM messages_fts WHERE messages_fts MATCH ? LIMIT 1 OFFSET ?",
+        (query, _MANY_MATCHES),
+    ).fetchone()
+    if many is None:
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+                "WHERE messages_fts MATCH ? ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
+                (query, limit),
+            )
+        ]
+    else:
+        ids = _newest_matches(conn, query, limit)
+    if not ids:
+        return []
+    # The snippet is cut here rather than by FTS5's snippet(): that needs the MATCH run
+    # again per row, and a prefix query rebuilds its whole merged list every time.
     rows = conn.execute(
         """
-        SELECT m.id, m.conversation_id, m.created_at, m.direction,
-               snippet(messages_fts, 0, '[', ']', '…', 10), k.e164, k.name
-        FROM messages_fts
-        JOIN messages m ON m.id = messages_fts.rowid
+        SELECT m.id, m.conversation_id, m.created_at, m.direction, m.body, k.e164, k.name
+        FROM messages m
         JOIN conversations c ON c.id = m.conversation_id
         JOIN contacts k ON k.id = c.contact_id
-        WHERE messages_fts MATCH ?
-        ORDER BY messages_fts.rowid DESC LIMIT ?
+        WHERE m.id IN (SELECT value FROM json_each(?))
+        ORDER BY m.created_at DESC, m.id DESC
         """,
-        (query, limit),
+        (json.dumps(ids),),
     ).fetchall()
-    return [SearchHit(*r) for r in rows]
+    prefixes = [_fold(w) for w in _WORD.findall(text)[:12]]
+    return [SearchHit(r[0], r[1], r[2], r[3], snippet(r[4], prefixes), r[5], r[6]) for r in rows]
+
+
+def _newest_matches(conn: sqlite3.Connection, query: str, limit: int) -> list[int]:
+    """The newest ``limit`` matches of a common query, by time.
+
+    The newest messages by time are read from the time index in growing windows; the
+    index is asked only for matches among the ids of a window (a rowid range, which FTS5
+    seeks to).  Recent messages have close ids whichever order they were stored in, so a
+    window or two usually finishes; when not, every match is sorted by the time index.
+    """
+    window = limit * 20
+    for _ in range(3):
+        newest = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM messages INDEXED BY messages_by_time "
+                "ORDER BY created_at DESC, id DESC LIMIT ?",
+                (window,),
+            )
+        ]
+        if not newest:
+            return []
+        found = {
+            r[0]
+            for r in conn.execute(
+                "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? "
+                "AND rowid BETWEEN ? AND ?",
+                (query, min(newest), max(newest)),
+            )
+        }
+        picked = [i for i in newest if i in found][:limit]
+        if len(picked) == limit or len(newest) < window:
+            return picked
+        window *= 8
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT m.id FROM messages m INDEXED BY messages_by_time "
+            "WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) "
+            "ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
+            (query, limit),
+        )
+    ]
+
+
+def _fold(word: str) -> str:
+    """Lower case without accents, as the index's tokenizer (remove_diacritics) sees it."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def snippet(body: str, prefixes: list[str], tokens: int = 10) -> str:
+    """Up to ``tokens`` words of ``body`` around the first match, matches in [brackets],
+    "…" where text was left out (the shape FTS5's snippet() gives)."""
+    words = list(_WORD.finditer(body))
+    if not words:
+        return body
+    hits = [any(_fold(w.group()).startswith(p) for p in prefixes) for w in words]
+    first = next((i for i, hit in enumerate(hits) if hit), 0)
+    start = max(0, min(first - tokens // 4, len(words) - tokens))
+    stop = min(len(words), start + tokens)
+    out: list[str] = ["…"] if start > 0 else []
+    cursor = words[start].start() if start > 0 else 0
+    for i in range(start, stop):
+        word = words[i]
+        out.append(body[cursor : word.start()])
+        out.append(f"[{word.group()}]" if hits[i] else word.group())
+        cursor = word.end()
+    if stop < len(words):
+        out.append("…")
+    else:
+        out.append(body[cursor:])
+    return "".join(out)
 
 
 def our_numbers(conn: sqlite3.Connection) -> list[NumberRow]:
