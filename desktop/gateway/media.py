@@ -168,7 +168,7 @@ class Downloaded:
 
 def _stream(response: requests.Response, limit: int) -> Iterator[bytes]:
     declared = response.headers.get("Content-Length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise MediaRefused(f"media is larger than {limit // (1024 * 1024)} MB")
     total = 0
     for chunk in response.iter_content(chunk_size=64 * 1024):

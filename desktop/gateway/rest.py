@@ -462,9 +462,11 @@ def _error_body(text: str) -> tuple[int | None, str]:
     if not isinstance(data, Mapping):
         return None, ""
     code = data.get("code")
-    return (int(code) if isinstance(code, int | str) and str(code).isdigit() else None), str(
-        data.get("message") or ""
-    )
+    return (
+        int(code)
+        if isinstance(code, int | str) and str(code).isascii() and str(code).isdigit()
+        else None
+    ), str(data.get("message") or "")
 
 
 def _number(record: Any) -> IncomingNumber:

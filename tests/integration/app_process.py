@@ -72,9 +72,16 @@ class AppProcess:
         os.kill(self.pid, number)
 
     def stop(self) -> None:
+        """End the app as a logout does (SIGTERM, so it stops its ngrok agent too); kill it
+        only if it does not end by itself."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
+            self.proc.send_signal(signal.SIGCONT)  # a test may have left it frozen
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.send_signal(signal.SIGKILL)
+                self.proc.wait(10)
 
 
 def launch(
