@@ -245,6 +245,22 @@ def thread_page(
     return _messages(conn, rows)
 
 
+def thread_page_after(
+    conn: sqlite3.Connection,
+    conversation_id: int,
+    *,
+    after: tuple[int, int],
+    limit: int = PAGE_SIZE,
+) -> list[MessageRow]:
+    """Up to ``limit`` messages newer than ``after``, oldest first (scrolling back down)."""
+    rows = conn.execute(
+        _MESSAGE_SELECT + " WHERE m.conversation_id = ? AND (m.created_at, m.id) > (?, ?) "
+        "ORDER BY m.created_at, m.id LIMIT ?",
+        (conversation_id, after[0], after[1], limit),
+    ).fetchall()
+    return _messages(conn, rows)
+
+
 def messages_by_id(conn: sqlite3.Connection, ids: list[int]) -> list[MessageRow]:
     if not ids:
         return []

@@ -17,6 +17,7 @@ from typing import Final
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
+from desktop.ui.lru import LruDict
 from desktop.ui.tasks import run_in_background
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_LIMIT_BYTES: Final = 64 * 1024 * 1024
 MAX_PIXELS: Final = 40_000_000
 ALLOCATION_LIMIT_MB: Final = 256
+#: Pictures remembered as undecodable (so a broken file is not decoded on every paint).
+FAILED_KEPT: Final = 1000
 
 Key = tuple[str, int, int]
 
@@ -66,7 +69,7 @@ class ImageCache(QObject):
         self._pixmaps: OrderedDict[Key, tuple[QPixmap, int]] = OrderedDict()
         self._bytes = 0
         self._pending: set[Key] = set()
-        self._failed: dict[str, str] = {}
+        self._failed: LruDict[str, str] = LruDict(FAILED_KEPT)
 
     def get(self, path: Path, size: QSize, dpr: float) -> QPixmap | ImageFailed | None:
         """The picture at ``path`` covering ``size`` logical pixels, or None while loading."""
@@ -92,7 +95,7 @@ class ImageCache(QObject):
 
     def retry(self, path: Path) -> None:
         name = str(path)
-        self._failed.pop(name, None)
+        self._failed.pop(name)
         for key in [k for k in self._pixmaps if k[0] == name]:
             self._drop(key)
         self.loaded.emit(name)

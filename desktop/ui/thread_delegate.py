@@ -12,6 +12,7 @@ import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Final
 
 from PySide6.QtCore import (
     QModelIndex,
@@ -57,8 +58,12 @@ from desktop.ui.bubble_geometry import (
 from desktop.ui.formatting import day_label, full_timestamp, local_date, time_of
 from desktop.ui.icons import icon
 from desktop.ui.image_cache import ImageCache, ImageFailed
-from desktop.ui.thread_model import ThreadItem, ThreadModel
+from desktop.ui.lru import LruDict
+from desktop.ui.thread_model import MAX_LOADED, ThreadItem, ThreadModel
 from desktop.ui.thread_status import failure_reason, is_failed, retry_label, status_label
+
+#: Measurements kept: the loaded window twice over (a resize measures at a new width).
+SIZE_CACHE: Final = 2 * MAX_LOADED
 
 
 class ThreadDelegate(QStyledItemDelegate):
@@ -77,8 +82,9 @@ class ThreadDelegate(QStyledItemDelegate):
         self._media_paths = media_paths
         self._explain = explain_code
         self._fonts: Fonts | None = None
-        self._heights: dict[int, tuple[tuple[int, bool, int], int]] = {}
-        self._text_sizes: dict[tuple[int, int], tuple[int, int]] = {}
+        # Bounded: a few loaded windows' worth (the model holds at most MAX_LOADED rows).
+        self._heights: LruDict[int, tuple[tuple[int, bool, int], int]] = LruDict(SIZE_CACHE)
+        self._text_sizes: LruDict[tuple[int, int], tuple[int, int]] = LruDict(SIZE_CACHE)
         self._layouts: OrderedDict[tuple[int, int, str], QTextLayout] = OrderedDict()
         self._today = dt.date.today()
         self._limit_memo = (-1, 0)
@@ -233,7 +239,11 @@ class ThreadDelegate(QStyledItemDelegate):
         return max(min(limit, media_w), 200) - 2 * PAD_X
 
     def height_for(self, row: int, view_width: int) -> int:
-        item = self._model.item(row)
+        return self.measure(self._model.item(row), view_width)
+
+    def measure(self, item: ThreadItem, view_width: int) -> int:
+        """The row height of ``item`` (cached; also used to measure a page before it is
+        shown, so showing it costs no measuring)."""
         key = (item.version, item.starts_day, self.limit())
         cached = self._heights.get(item.message.id)
         if cached is not None and cached[0] == key:

@@ -1,10 +1,15 @@
 """One conversation's messages as a Qt model, loaded lazily in pages.
 
 Opening a thread reads the newest page (200 messages, one indexed query); older pages
-are read when the view scrolls near the top; new and changed messages are merged by id
-as events arrive, in ``(created_at, id)`` order, so a backfilled older message lands in
-its place too.  Each item carries ``starts_day`` (draw a day separator above it) and a
-``version`` that changes whenever the message does, which keys the delegate's size cache.
+are read when the view scrolls near the top, newer ones when it scrolls back down.  At
+most ``MAX_LOADED`` messages are held: a page loaded at one end drops a page at the
+other (it is read again when scrolled back to), so reading back through years of
+history costs the same per page at the end as at the start.  New and changed messages
+are merged by id as events arrive, in ``(created_at, id)`` order, so a backfilled older
+message lands in its place too; the row of a message is found by bisecting its key, so
+an insert updates no per-row index.  Each item carries ``starts_day`` (draw a day
+separator above it) and a ``version`` that changes whenever the message does, which keys
+the delegate's size cache.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 MESSAGE_ROLE: Final = Qt.ItemDataRole.UserRole + 1
 ID_ROLE: Final = Qt.ItemDataRole.UserRole + 2
+#: The most messages held at once: the page being read and the one joined to it (each
+#: page added lays out every loaded row again, so this bounds what a page costs).
+MAX_LOADED: Final = 2 * PAGE_SIZE
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -56,8 +64,13 @@ class ThreadModel(QAbstractListModel):
         self.conversation_id: int | None = None
         self._items: list[ThreadItem] = []
         self._keys: list[tuple[int, int]] = []
-        self._pos: dict[int, int] = {}
+        #: message id → its key; the row is found by bisecting ``_keys``.
+        self._key_of: dict[int, tuple[int, int]] = {}
         self.has_older = False
+        #: Newer messages exist than the loaded ones (dropped while scrolling up).
+        self.has_newer = False
+        #: A page read ahead of need: (older?, the key it joins at, its items, more beyond?).
+        self._staged: tuple[bool, tuple[int, int], list[ThreadItem], bool] | None = None
         self.highlight_id: int | None = None
         #: Who "they" are in accessible descriptions (set by the pane).
         self.contact_title = "Customer"
@@ -71,10 +84,11 @@ class ThreadModel(QAbstractListModel):
         return self._items[row]
 
     def row_of(self, message_id: int) -> int | None:
-        return self._pos.get(message_id)
+        key = self._key_of.get(message_id)
+        return None if key is None else bisect.bisect_left(self._keys, key)
 
     def message(self, message_id: int) -> MessageRow | None:
-        pos = self._pos.get(message_id)
+        pos = self.row_of(message_id)
         return None if pos is None else self._items[pos].message
 
     @property
@@ -119,8 +133,9 @@ class ThreadModel(QAbstractListModel):
     def clear(self) -> None:
         self.beginResetModel()
         self.conversation_id = None
-        self._items, self._keys, self._pos = [], [], {}
-        self.has_older = False
+        self._items, self._keys, self._key_of = [], [], {}
+        self._staged = None
+        self.has_older = self.has_newer = False
         self.highlight_id = None
         self.endResetModel()
 
@@ -143,27 +158,81 @@ class ThreadModel(QAbstractListModel):
         self.highlight_id = None
         self._items = self._build(rows, None)
         self._keys = [m.key for m in rows]
-        self._reindex()
+        self._key_of = {m.id: m.key for m in rows}
+        self._staged = None
         self.has_older = has_older
+        self.has_newer = False
         self.endResetModel()
 
+    def reopen_newest(self) -> None:
+        """Back to the newest page (after newer pages were dropped while reading back)."""
+        if self.conversation_id is not None:
+            self.open(self.conversation_id)
+
+    def stage_older(self, limit: int = PAGE_SIZE) -> list[ThreadItem]:
+        """Read the page before the oldest loaded message without showing it (so the view
+        can measure it a slice at a time); :meth:`fetch_older` then shows it at once."""
+        return self._stage(older=True, limit=limit)
+
+    def stage_newer(self, limit: int = PAGE_SIZE) -> list[ThreadItem]:
+        """Like :meth:`stage_older`, for the page after the newest loaded message."""
+        return self._stage(older=False, limit=limit)
+
+    def _stage(self, *, older: bool, limit: int) -> list[ThreadItem]:
+        if self.conversation_id is None or not self._keys:
+            return []
+        if not (self.has_older if older else self.has_newer):
+            return []
+        joins = self._keys[0] if older else self._keys[-1]
+        staged = self._staged
+        if staged is not None and staged[0] == older and staged[1] == joins:
+            return staged[2]
+        reader = self._reader()
+        if older:
+            rows = queries.thread_page(reader, self.conversation_id, before=joins, limit=limit)
+            items = self._build(rows, None)
+        else:
+            rows = queries.thread_page_after(reader, self.conversation_id, after=joins, limit=limit)
+            items = self._build(rows, self._items[-1].message)
+        self._staged = (older, joins, items, len(rows) == limit)
+        return items
+
     def fetch_older(self, limit: int = PAGE_SIZE) -> int:
-        """Prepend the page before the oldest loaded message; returns how many arrived."""
-        if self.conversation_id is None or not self.has_older or not self._keys:
+        """Prepend the page before the oldest loaded message; returns how many arrived.
+
+        Past ``MAX_LOADED`` the newest loaded messages are dropped (``has_newer``)."""
+        items = self.stage_older(limit)
+        if self._staged is not None:
+            self.has_older = self._staged[3]
+        self._staged = None
+        if not items:
             return 0
-        rows = queries.thread_page(
-            self._reader(), self.conversation_id, before=self._keys[0], limit=limit
-        )
-        self.has_older = len(rows) == limit
-        if not rows:
-            return 0
-        self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
-        self._items[0:0] = self._build(rows, None)
-        self._keys[0:0] = [m.key for m in rows]
-        self._reindex()
+        self.beginInsertRows(QModelIndex(), 0, len(items) - 1)
+        self._items[0:0] = items
+        self._keys[0:0] = [i.message.key for i in items]
+        self._key_of.update((i.message.id, i.message.key) for i in items)
         self.endInsertRows()
-        self._fix_day_start(len(rows))
-        return len(rows)
+        self._fix_day_start(len(items))
+        self.trim_newest(MAX_LOADED)
+        return len(items)
+
+    def fetch_newer(self, limit: int = PAGE_SIZE) -> int:
+        """Append the page after the newest loaded message (one dropped earlier); returns
+        how many arrived.  Past ``MAX_LOADED`` the oldest loaded messages are dropped."""
+        items = self.stage_newer(limit)
+        if self._staged is not None:
+            self.has_newer = self._staged[3]
+        self._staged = None
+        if not items:
+            return 0
+        start = len(self._items)
+        self.beginInsertRows(QModelIndex(), start, start + len(items) - 1)
+        self._items.extend(items)
+        self._keys.extend(i.message.key for i in items)
+        self._key_of.update((i.message.id, i.message.key) for i in items)
+        self.endInsertRows()
+        self.trim_oldest(MAX_LOADED)
+        return len(items)
 
     def trim_oldest(self, keep: int) -> int:
         """Forget all but the newest ``keep`` messages (they reload when scrolled to)."""
@@ -171,14 +240,30 @@ class ThreadModel(QAbstractListModel):
         if excess <= 0:
             return 0
         self.beginRemoveRows(QModelIndex(), 0, excess - 1)
+        for item in self._items[:excess]:
+            del self._key_of[item.message.id]
         del self._items[:excess]
         del self._keys[:excess]
-        self._reindex()
         self.endRemoveRows()
         self.has_older = True
         if self._items and not self._items[0].starts_day:
             self._items[0].starts_day = True
             self._touch(0)
+        return excess
+
+    def trim_newest(self, keep: int) -> int:
+        """Forget all but the oldest ``keep`` messages (they reload when scrolled to)."""
+        excess = len(self._items) - keep
+        if excess <= 0:
+            return 0
+        first = len(self._items) - excess
+        self.beginRemoveRows(QModelIndex(), first, len(self._items) - 1)
+        for item in self._items[first:]:
+            del self._key_of[item.message.id]
+        del self._items[first:]
+        del self._keys[first:]
+        self.endRemoveRows()
+        self.has_newer = True
         return excess
 
     @staticmethod
@@ -190,9 +275,6 @@ class ThreadModel(QAbstractListModel):
             items.append(ThreadItem(message, day != previous_day))
             previous_day = day
         return items
-
-    def _reindex(self) -> None:
-        self._pos = {item.message.id: i for i, item in enumerate(self._items)}
 
     def _touch(self, row: int) -> None:
         self._items[row].version += 1
@@ -213,18 +295,24 @@ class ThreadModel(QAbstractListModel):
     # -- live updates ---------------------------------------------------------------------
 
     def add_messages(self, message_ids: Iterable[int]) -> list[int]:
-        """Merge newly stored messages of this conversation; returns the ids inserted."""
+        """Merge newly stored messages of this conversation; returns the ids inserted.
+
+        Messages outside the loaded range (older than a dropped page above, or newer
+        than one dropped below) are left for that page to bring."""
         if self.conversation_id is None:
             return []
-        wanted = [i for i in dict.fromkeys(message_ids) if i not in self._pos]
+        self._staged = None  # it may lack what just arrived
+        wanted = [i for i in dict.fromkeys(message_ids) if i not in self._key_of]
         if not wanted:
             return []
         rows = [
             m
             for m in queries.messages_by_id(self._reader(), wanted)
-            if m.conversation_id == self.conversation_id and m.id not in self._pos
+            if m.conversation_id == self.conversation_id and m.id not in self._key_of
         ]
         inserted: list[int] = []
+        if self.has_newer:
+            rows = [m for m in rows if self._keys and m.key < self._keys[-1]]
         appended = [m for m in rows if not self._keys or m.key > self._keys[-1]]
         appended_ids = {m.id for m in appended}
         middle = [m for m in rows if m.id not in appended_ids]
@@ -235,7 +323,7 @@ class ThreadModel(QAbstractListModel):
             self.beginInsertRows(QModelIndex(), at, at)
             self._items.insert(at, ThreadItem(message, False))
             self._keys.insert(at, message.key)
-            self._reindex()
+            self._key_of[message.id] = message.key
             self.endInsertRows()
             self._fix_day_start(at)
             self._fix_day_start(at + 1)
@@ -246,19 +334,20 @@ class ThreadModel(QAbstractListModel):
             self.beginInsertRows(QModelIndex(), start, start + len(appended) - 1)
             self._items.extend(self._build(appended, last))
             self._keys.extend(m.key for m in appended)
-            self._reindex()
+            self._key_of.update((m.id, m.key) for m in appended)
             self.endInsertRows()
             inserted.extend(m.id for m in appended)
         return inserted
 
     def update_messages(self, message_ids: Iterable[int]) -> bool:
         """Re-read changed messages; True when a bubble's height may have changed."""
-        loaded = [i for i in dict.fromkeys(message_ids) if i in self._pos]
+        self._staged = None  # it may hold the old version
+        loaded = [i for i in dict.fromkeys(message_ids) if i in self._key_of]
         if not loaded:
             return False
         reshaped = False
         for message in queries.messages_by_id(self._reader(), loaded):
-            row = self._pos.get(message.id)
+            row = self.row_of(message.id)
             if row is None:
                 continue
             item = self._items[row]
@@ -272,7 +361,7 @@ class ThreadModel(QAbstractListModel):
     def set_highlight(self, message_id: int | None) -> None:
         previous, self.highlight_id = self.highlight_id, message_id
         for mid in (previous, message_id):
-            row = None if mid is None else self._pos.get(mid)
+            row = None if mid is None else self.row_of(mid)
             if row is not None:
                 index = self.index(row, 0)
                 self.dataChanged.emit(index, index)

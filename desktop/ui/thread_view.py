@@ -1,7 +1,8 @@
-"""The message list widget: lazy loading at the top, sticky bottom, clicks on bubble parts.
+"""The message list widget: lazy loading at both ends, sticky bottom, clicks on bubble parts.
 
 A plain QListView (no widget per message) with per-pixel scrolling.  Scrolling near the
-top asks the model for the previous page and keeps what was on screen where it was; new
+top asks the model for the previous page (the model may drop one at the bottom), near
+the bottom for the next one it dropped, and keeps what was on screen where it was; new
 messages keep the view at the bottom when it was there, and otherwise show a
 "new messages" button instead of yanking the reader away.
 """
@@ -9,6 +10,8 @@ messages keep the view at the bottom when it was there, and otherwise show a
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from functools import partial
 from typing import Final
 
@@ -36,13 +39,17 @@ from PySide6.QtWidgets import (
 from desktop.ui import theme as theme_module
 from desktop.ui.icons import icon
 from desktop.ui.thread_delegate import ThreadDelegate
-from desktop.ui.thread_model import ThreadModel
+from desktop.ui.thread_model import ID_ROLE, ThreadItem, ThreadModel
 from desktop.ui.thread_status import is_failed, is_waiting_scheduled, retry_label
 from desktop.ui.widgets import EMPTY_THREAD_TEXT, menu_position, paint_empty_hint
 
 logger = logging.getLogger(__name__)
 
 LOAD_OLDER_PX: Final = 600
+#: Closer than this to a loaded end, the next page is read and measured ahead of need.
+PREPARE_PX: Final = 4000
+#: Measuring a page ahead yields to the event loop after this long (well under a frame).
+MEASURE_SLICE_S: Final = 0.004
 BOTTOM_SLACK_PX: Final = 24
 
 
@@ -86,6 +93,7 @@ class ThreadView(QListView):
         self.verticalScrollBar().setSingleStep(30)
         self.verticalScrollBar().valueChanged.connect(self._on_scroll)
         self._loading_older = False
+        self._staging: list[ThreadItem] | None = None
         self._bottom_pending = False
         self._scroll_when_scheduled = 0
         self._unseen = 0
@@ -120,6 +128,9 @@ class ThreadView(QListView):
     # -- scrolling ------------------------------------------------------------------------
 
     def is_at_bottom(self) -> bool:
+        """The newest message is in view (not merely the last one loaded)."""
+        if self._model.has_newer:
+            return False
         bar = self.verticalScrollBar()
         return bar.value() >= bar.maximum() - BOTTOM_SLACK_PX
 
@@ -128,6 +139,8 @@ class ThreadView(QListView):
         self.executeDelayedItemsLayout()
 
     def scroll_to_latest(self) -> None:
+        if self._model.has_newer:
+            self._model.reopen_newest()
         waiting, self._unseen = self._unseen, 0
         if waiting:
             self.reachedBottom.emit()  # the pane adds what was waiting
@@ -168,22 +181,50 @@ class ThreadView(QListView):
         """Prepend the previous page, keeping the visible messages in place."""
         if self._loading_older or not self._model.has_older:
             return 0
+        added = self._keeping_in_place(self._model.fetch_older)
+        if added:
+            self.olderLoaded.emit(added)
+        return added
+
+    def load_newer(self) -> int:
+        """Append the next page dropped earlier, keeping the visible messages in place."""
+        if self._loading_older or not self._model.has_newer:
+            return 0
+        return self._keeping_in_place(self._model.fetch_newer)
+
+    def _keeping_in_place(self, fetch: Callable[[], int]) -> int:
+        """Run ``fetch`` (which adds and drops rows) and scroll so the message at the top
+        of the viewport stays at the same height on screen (its bottom edge: a day
+        separator above it may come or go when the page before is added)."""
         self._loading_older = True
         try:
-            bar = self.verticalScrollBar()
-            old_max, old_value = bar.maximum(), bar.value()
-            added = self._model.fetch_older()
+            anchor = self.indexAt(QPoint(1, 1))
+            anchor_id = anchor.data(ID_ROLE) if anchor.isValid() else None
+            anchor_bottom = self.visualRect(anchor).bottom() if anchor.isValid() else 0
+            self._staging = None
+            added = fetch()
             if added:
                 self.settle()
-                bar.setValue(old_value + bar.maximum() - old_max)
-                self.olderLoaded.emit(added)
+                row = None if anchor_id is None else self._model.row_of(anchor_id)
+                if row is not None:
+                    bottom = self.visualRect(self._model.index(row, 0)).bottom()
+                    bar = self.verticalScrollBar()
+                    bar.setValue(bar.value() + bottom - anchor_bottom)
             return added
         finally:
             self._loading_older = False
 
     def _on_scroll(self, value: int) -> None:
-        if value < LOAD_OLDER_PX and self._model.has_older and not self._loading_older:
-            QTimer.singleShot(0, self.load_older)
+        if not self._loading_older:
+            from_bottom = self.verticalScrollBar().maximum() - value
+            if value < LOAD_OLDER_PX and self._model.has_older:
+                QTimer.singleShot(0, self.load_older)
+            elif self._model.has_newer and from_bottom < LOAD_OLDER_PX:
+                QTimer.singleShot(0, self.load_newer)
+            elif value < PREPARE_PX and self._model.has_older:
+                self._prepare(older=True)
+            elif self._model.has_newer and from_bottom < PREPARE_PX:
+                self._prepare(older=False)
         if self.is_at_bottom():
             if self._unseen:
                 self._unseen = 0
@@ -191,6 +232,26 @@ class ThreadView(QListView):
             self.jump_button.hide()
         elif self._model.rowCount() and not self.jump_button.isVisible():
             self._show_jump_button()
+
+    def _prepare(self, *, older: bool) -> None:
+        """Read the next page and measure it in slices between frames, so showing it
+        when the scroll gets there lays out rows already measured."""
+        if self._staging is not None or self._delegate is None:
+            return
+        self._staging = self._model.stage_older() if older else self._model.stage_newer()
+        if self._staging:
+            QTimer.singleShot(0, self._measure_staged)
+
+    def _measure_staged(self) -> None:
+        items, delegate = self._staging, self._delegate
+        if not items or delegate is None:
+            return
+        width = self.viewport().width()
+        deadline = time.perf_counter() + MEASURE_SLICE_S
+        while items and time.perf_counter() < deadline:
+            delegate.measure(items.pop(), width)
+        if items:
+            QTimer.singleShot(0, self._measure_staged)
 
     def _show_jump_button(self) -> None:
         text = f"{self._unseen} new" if self._unseen else "Latest"

@@ -268,7 +268,9 @@ def _burst(store: Store, targets: list[ConversationRow], count: int, done: dict[
         done["n"] += 1
 
 
-def in_process(data_dir: Path, big_id: int | None, burst: int) -> dict[str, float]:
+def in_process(
+    data_dir: Path, big_id: int | None, burst: int, older_pages: int = 30
+) -> dict[str, float]:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -299,14 +301,43 @@ def in_process(data_dir: Path, big_id: int | None, burst: int) -> dict[str, floa
             opens.append((time.perf_counter() - started) * 1000)
         results["open_10k_thread_ms_median"] = statistics.median(opens)
         results["open_10k_thread_ms_best"] = min(opens)
-        pages = []
-        for _ in range(5):
-            started = time.perf_counter()
-            window.pane.view.load_older()
-            window.pane.view.viewport().repaint()
-            pages.append((time.perf_counter() - started) * 1000)
-        results["load_older_page_ms_median"] = statistics.median(pages)
-        window.pane.view.scroll_to_latest()
+        view = window.pane.view
+        bar = view.verticalScrollBar()
+
+        def read_back(pages: int, *, ahead: bool) -> list[float]:
+            """Page by page to the top; ``ahead``: as a reader scrolls (the view reads and
+            measures the next page between frames), else jumping straight to the top."""
+            times: list[float] = []
+            for _ in range(pages):
+                if ahead:
+                    bar.setValue(1000)  # nearing the top, a few wheel turns away
+                    pump_until = time.perf_counter() + 0.08
+                    while time.perf_counter() < pump_until:
+                        app.processEvents()
+                model = window.pane.model
+                if not model.has_older:
+                    break
+                oldest = model.oldest_key
+                started = time.perf_counter()
+                bar.setValue(0)  # the view loads the page on the next turn of the loop
+                give_up = time.monotonic() + 5
+                while model.oldest_key == oldest and time.monotonic() < give_up:
+                    app.processEvents()
+                if model.oldest_key == oldest:
+                    break
+                view.viewport().repaint()
+                times.append((time.perf_counter() - started) * 1000)
+            return times
+
+        for label, ahead in (("cold", False), ("scrolled", True)):
+            view.scroll_to_latest()
+            window.pane.delegate.forget()
+            pages = read_back(older_pages, ahead=ahead)
+            results[f"load_older_page_{label}_ms_median"] = statistics.median(pages)
+            results[f"load_older_page_{label}_ms_p90"] = sorted(pages)[int(len(pages) * 0.9)]
+            results[f"load_older_page_{label}_ms_max"] = max(pages)
+        results["loaded_rows_after_reading_back"] = window.pane.model.rowCount()
+        view.scroll_to_latest()
 
     from desktop.store import queries
 
@@ -382,6 +413,7 @@ def main() -> None:
     parser.add_argument("--big-thread", type=int, default=10_000)
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--older-pages", type=int, default=30, help="pages read back")
     parser.add_argument("--data-dir", type=Path, help="reuse (or create) this data folder")
     parser.add_argument(
         "--skip-first-paint", action="store_true", help="only the in-process measurements"
@@ -424,7 +456,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="twoway-bench-run-")) / "data"
     shutil.copytree(data_dir, scratch)  # the burst adds messages: keep the seed data as it was
     try:
-        measured = in_process(scratch, big_id, args.burst)
+        measured = in_process(scratch, big_id, args.burst, args.older_pages)
     finally:
         shutil.rmtree(scratch.parent, ignore_errors=True)
     for key, value in measured.items():

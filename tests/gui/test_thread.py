@@ -289,3 +289,103 @@ def test_open_thread_is_for_the_right_numbers(qtbot, window: MainWindow) -> None
         OUR_NUMBER,
         CUSTOMER,
     )
+
+
+def _loaded_is_a_contiguous_slice(window: MainWindow, conversation_id: int) -> list[int]:
+    """The loaded rows are exactly the thread's messages between the first and last loaded."""
+    model = window.pane.model
+    ids = [model.item(i).message.id for i in range(model.rowCount())]
+    first, last = model.oldest_key, model.newest_key
+    assert first is not None
+    assert last is not None
+    stored = [
+        r[0]
+        for r in window.core.store.reader().execute(
+            "SELECT id FROM messages WHERE conversation_id = ? AND (created_at, id) >= (?, ?) "
+            "AND (created_at, id) <= (?, ?) ORDER BY created_at, id",
+            (conversation_id, *first, *last),
+        )
+    ]
+    assert ids == stored
+    return ids
+
+
+def _has_newer(window: MainWindow) -> bool:
+    return window.pane.model.has_newer
+
+
+def test_reading_back_through_a_long_thread_holds_a_bounded_window_both_ways(
+    qtbot, window: MainWindow
+) -> None:
+    from desktop.ui.thread_delegate import SIZE_CACHE
+    from desktop.ui.thread_model import MAX_LOADED
+
+    seeded = bulk_seed(window.core.store, conversations=2, messages=3000, big_thread=3000)
+    window.list_model.load()
+    big = seeded.big_conversation_id
+    assert big is not None
+    window.open_conversation(big)
+    pane, view, model = window.pane, window.pane.view, window.pane.model
+    newest_id = model.item(model.rowCount() - 1).message.id
+    bar = view.verticalScrollBar()
+
+    most = 0
+    for _ in range(10):  # ten pages back: 2,000 messages, far past the window
+        oldest = model.oldest_key
+        bar.setValue(0)
+        qtbot.waitUntil(lambda o=oldest: model.oldest_key != o)
+        most = max(most, model.rowCount())
+        _loaded_is_a_contiguous_slice(window, big)
+    assert most <= MAX_LOADED
+    assert _has_newer(window)
+    assert not view.is_at_bottom()
+    assert model.row_of(newest_id) is None  # the newest page was dropped, to reload later
+    assert len(pane.delegate._heights) <= SIZE_CACHE
+
+    # A message arriving while reading far back waits; it is not glued below old pages.
+    row = window.list_model.get(big)
+    assert row is not None
+    inbound(
+        window.core,
+        "Arrived while reading back",
+        contact=row.contact_number,
+        our=row.our_number,
+        at_ms=int(time.time() * 1000) + 10_000,
+    )
+    qtbot.waitUntil(lambda: view.jump_button.text() == "1 new")
+    assert model.rowCount() <= MAX_LOADED
+
+    while _has_newer(window):  # and back down, page by page
+        newest = model.newest_key
+        bar.setValue(bar.maximum())
+        qtbot.waitUntil(lambda n=newest: model.newest_key != n)
+        assert model.rowCount() <= MAX_LOADED
+        _loaded_is_a_contiguous_slice(window, big)
+    bar.setValue(bar.maximum())
+    qtbot.waitUntil(
+        lambda: model.item(model.rowCount() - 1).message.body == "Arrived while reading back"
+    )
+    ids = _loaded_is_a_contiguous_slice(window, big)
+    assert ids[-2] == newest_id
+    assert view.is_at_bottom()
+
+
+def test_jump_to_latest_after_reading_back_shows_the_newest_page(qtbot, window: MainWindow) -> None:
+    seeded = bulk_seed(window.core.store, conversations=2, messages=1400, big_thread=1400)
+    window.list_model.load()
+    assert seeded.big_conversation_id is not None
+    window.open_conversation(seeded.big_conversation_id)
+    view, model = window.pane.view, window.pane.model
+    newest_id = model.item(model.rowCount() - 1).message.id
+    for _ in range(4):
+        oldest = model.oldest_key
+        view.verticalScrollBar().setValue(0)
+        qtbot.waitUntil(lambda o=oldest: model.oldest_key != o)
+    assert _has_newer(window)
+
+    view.jump_button.click()
+
+    assert not _has_newer(window)
+    assert model.item(model.rowCount() - 1).message.id == newest_id
+    assert view.is_at_bottom()
+    _loaded_is_a_contiguous_slice(window, seeded.big_conversation_id)
