@@ -9,6 +9,7 @@ composer's Send button from outside, so the composer needs no change.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
 from desktop.domain.events import Event, MessageChanged, OutboxQueued
 from desktop.domain.schedule import Holder, due_label
 from desktop.messaging import CannotSend
+from desktop.store.database import StoreUnavailable
 from desktop.ui.tasks import deliver
 
 if TYPE_CHECKING:
@@ -465,7 +467,14 @@ class LateSendWatcher(QObject):
     def check(self) -> None:
         if self.dialog is not None:
             return
-        late = [t for t in self._core.messaging.late_texts() if t.message_id not in self._asked]
+        try:
+            due = self._core.messaging.late_texts()
+        except (StoreUnavailable, sqlite3.DatabaseError) as error:
+            # A damaged or unreadable database is the damage dialog's to explain; nothing
+            # can be sent from it meanwhile, so there is nothing late to ask about.
+            logger.debug("Late texts not checked: %s", error)
+            return
+        late = [t for t in due if t.message_id not in self._asked]
         if not late:
             return
         self._asked.update(t.message_id for t in late)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,10 @@ def test_a_local_text_found_over_an_hour_late_waits_for_staff(
     assert env.sim.create_attempt_count(CUSTOMER, "Reminder: bring your forms") == 0
 
 
+def _plan_canceled(env: SyncEnv, message_id: int) -> bool:
+    return _schedule(env, message_id).state == "canceled"
+
+
 def test_a_stop_cancels_everything_waiting_for_that_customer(env: SyncEnv, tasks: TaskPool) -> None:
     _mg, service = _with_service(env)
     messaging = _messaging(env, tasks, service)
@@ -170,6 +175,8 @@ def test_a_stop_cancels_everything_waiting_for_that_customer(env: SyncEnv, tasks
     assert remote is not None
     assert remote.status == "canceled"
     for message_id in (held, soon):
+        # the message shows canceled first; its plan records the cancel right after
+        wait_until(partial(_plan_canceled, env, message_id), what="the plan marked canceled")
         plan = _schedule(env, message_id)
         assert (plan.state, plan.reason) == ("canceled", scheduled.CANCELED_BY_STOP)
     assert messaging.scheduled_texts() == []
