@@ -62,7 +62,7 @@ class Messaging:
         """Queue a text (and pictures) durably; the outbox sends it.  Raises CannotSend."""
         from desktop.domain.models import MAX_BODY_CHARS, MAX_MEDIA
         from desktop.domain.segments import analyze
-        from desktop.store import outbox_writes, queries
+        from desktop.store import outbox_writes
 
         body = body.strip()
         if not body and not attachments:
@@ -79,15 +79,7 @@ class Messaging:
             typed.append((path, content_type, path.stat().st_size))
         if sum(size for _, _, size in typed) > MAX_MMS_BYTES:
             raise CannotSend("The pictures are larger than 5 MB together; attach fewer or smaller.")
-        reader = self._store.reader()
-        conversation_id = queries.find_conversation(reader, our_number, contact_number)
-        if conversation_id is not None:
-            row = queries.conversation(reader, conversation_id)
-            if row is not None and row.opted_out:
-                raise CannotSend(
-                    "This customer replied STOP, so Twilio will not deliver texts to them. "
-                    "They can text START to receive messages again."
-                )
+        self._refuse_opted_out(our_number, contact_number)
         segments = analyze(body).segments if body else 1
         outgoing = self._outgoing
 
@@ -204,6 +196,21 @@ class Messaging:
 
         return scheduled.waiting(self._store.reader(), conversation_id)
 
+    def _refuse_opted_out(self, our_number: str, contact_number: str) -> None:
+        """Raise :class:`CannotSend` when the customer has replied STOP to ``our_number``."""
+        from desktop.store import queries
+
+        reader = self._store.reader()
+        conversation_id = queries.find_conversation(reader, our_number, contact_number)
+        if conversation_id is None:
+            return
+        row = queries.conversation(reader, conversation_id)
+        if row is not None and row.opted_out:
+            raise CannotSend(
+                "This customer replied STOP, so Twilio will not deliver texts to them. "
+                "They can text START to receive messages again."
+            )
+
     def late_texts(self) -> list[scheduled.ScheduledText]:
         """Texts found more than an hour past their time: ask "send now or cancel?"."""
         from desktop.store import scheduled
@@ -228,7 +235,6 @@ class Messaging:
         from desktop.domain import schedule as rules
         from desktop.domain.models import MAX_BODY_CHARS
         from desktop.domain.segments import analyze
-        from desktop.store import queries
 
         if send_at.tzinfo is None:
             raise ValueError("send_at must carry its time zone")
@@ -241,15 +247,7 @@ class Messaging:
         refused = rules.refusal(send_at_ms, _now_ms())
         if refused:
             raise CannotSend(refused)
-        reader = self._store.reader()
-        conversation_id = queries.find_conversation(reader, our_number, contact_number)
-        if conversation_id is not None:
-            row = queries.conversation(reader, conversation_id)
-            if row is not None and row.opted_out:
-                raise CannotSend(
-                    "This customer replied STOP, so Twilio will not deliver texts to them. "
-                    "They can text START to receive messages again."
-                )
+        self._refuse_opted_out(our_number, contact_number)
         return body, send_at_ms, analyze(body).segments
 
 
