@@ -120,9 +120,11 @@ def _table_line(table: TableSalvage) -> str:
     text = f"{what}: {table.copied:,}"
     notes: list[str] = []
     if table.unreadable:
-        lost = table.lost_estimate()
+        lost = table.lost_estimate()  # garbled rows included
         notes.append(f"about {lost:,} unreadable" if lost is not None else "the newest unreadable")
-    if table.refused:
+        if table.refused:
+            notes.append(f"{table.refused:,} of them read back garbled and left out")
+    elif table.refused:
         notes.append(f"{table.refused:,} garbled, left out")
     return text + (f" ({'; '.join(notes)})" if notes else "")
 

@@ -52,11 +52,13 @@ class TableSalvage:
         return bool(self.unreadable) or bool(self.note)
 
     def lost_estimate(self) -> int | None:
-        """About how many rows were lost (None: the unreadable part runs to the end)."""
+        """About how many rows were lost (None: the unreadable part runs to the end): the
+        rowid spans that could not be read plus the rows read back too broken to keep."""
         if any(b == MAX_ROWID for _, b in self.unreadable):
             return None
         # Rowids are handed out from 1: an unreadable start means "from the first one".
-        return sum(max(0, b - max(a, 1) + 1) for a, b in self.unreadable)
+        spans = sum(max(0, b - max(a, 1) + 1) for a, b in self.unreadable)
+        return spans + self.refused
 
 
 def quote(name: str) -> str:
