@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from desktop.domain.events import ConversationChanged, Event, MessageAdded, MessageChanged
 from desktop.gateway.rest_types import TwilioProblem
+from desktop.guarded import GuardedValue
 from desktop.team import local
 from desktop.team.client import NotJoined, SyncClient, Throttled
 from desktop.team.lease import Holder, LeaseTimings, WebhookLease
@@ -166,8 +167,7 @@ class TeamService:
         self.live = SharedMap(self.client, LIVE_MAP)
         self.pending = PendingEdits(state_dir / "team-pending.json")
         self._lock = threading.Lock()
-        self._listeners: list[Callable[[TeamStatus], None]] = []
-        self._status = TeamStatus()
+        self._status = GuardedValue(TeamStatus())
         self._joined = False
         self._synced_once = False
         self._conversations: set[int] = set()
@@ -216,20 +216,11 @@ class TeamService:
 
     @property
     def status(self) -> TeamStatus:
-        with self._lock:
-            return self._status
+        return self._status.value
 
     def subscribe(self, listener: Callable[[TeamStatus], None]) -> Callable[[], None]:
         """``listener(status)`` after each change, on the team thread."""
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._status.subscribe(listener)
 
     def replying(self, our_number: str, contact_number: str) -> None:
         """The user is typing to this customer: colleagues see "<name> is replying…"."""
@@ -526,15 +517,7 @@ class TeamService:
                 owner=self.lease.owner,
                 holder=holder.name if holder else "",
                 members=self._members(),
-                problem=self._status.problem if problem is None else problem,
+                problem=self._status.value.problem if problem is None else problem,
                 pending_edits=len(self.pending),
             )
-            if status == self._status:
-                return
-            self._status = status
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(status)
-            except Exception:
-                logger.exception("Team: a status listener failed")
+        self._status.replace(status)  # listeners hear of it only when something changed
