@@ -8,14 +8,22 @@ re-read and re-apply), :class:`Missing` (gone or expired) and :class:`Throttled`
 (429 / 54009: back off) — or as the gateway's :class:`TwilioProblem` for the rest
 (offline, bad credentials).  Every request is counted (``requests``) so the cost of an
 idle laptop can be measured.
+
+Items carry Sync's ``date_expires``.  Sync may list an item for a while after it expired
+("might not be deleted immediately"), and a laptop reads only every few seconds, so the
+team logic compares it with :meth:`SyncClient.server_time`: Sync's clock as learned from
+the ``date_updated`` of our own writes (a laptop's clock may be off by seconds or more).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from desktop.gateway.rest_types import TwilioProblem
@@ -27,6 +35,13 @@ T = TypeVar("T")
 
 #: The Sync service every Twoway laptop of an account shares.
 SERVICE_NAME: Final = "Twoway team"
+#: After creating the team service, wait this long before choosing "the oldest": Twilio
+#: dates services to the second, so two laptops creating one in the same second only agree
+#: on which to keep once each can see both (the tie is broken by SID, not by arrival).
+CREATE_SETTLE_S: Final = 2.0
+
+#: Writes whose ``date_updated`` estimate Sync's clock (the newest few: clocks drift).
+CLOCK_SAMPLES: Final = 4
 
 _CONFLICT_CODES: Final = frozenset({54103, 54155, 54205, 54208, 54301})
 _THROTTLE_CODES: Final = frozenset({54009, 20429})
@@ -55,6 +70,21 @@ class Entry:
     key: str
     revision: str
     data: dict[str, Any]
+    #: When Sync deletes it, on Sync's clock (seconds since the epoch); None: never.
+    expires: float | None = None
+
+    def expired(self, server_now: float) -> bool:
+        return self.expires is not None and self.expires <= server_now
+
+
+def _seconds(moment: object) -> float | None:
+    """twilio-python's date (an aware datetime, or the raw text it could not parse)."""
+    return moment.timestamp() if isinstance(moment, datetime) else None
+
+
+def _entry(key: str, found: Any) -> Entry:
+    expires = _seconds(getattr(found, "date_expires", None))
+    return Entry(key, str(found.revision), dict(found.data or {}), expires)
 
 
 def classify(problem: TwilioProblem) -> Exception:
@@ -76,12 +106,33 @@ class SyncClient:
         self._requests = 0
         self.service_sid = ""
         self._maps: set[str] = set()
+        #: Sync's clock minus ours, from recent writes (see :meth:`server_time`).
+        self._offsets: deque[float] = deque(maxlen=CLOCK_SAMPLES)
 
     @property
     def requests(self) -> int:
         """Sync requests made so far (the idle-cost meter)."""
         with self._lock:
             return self._requests
+
+    def server_time(self) -> float:
+        """Now on Sync's clock (seconds since the epoch), to compare with ``expires``.
+
+        Each write's ``date_updated`` is Sync's "now", cut to the second and a little old
+        by the time the answer arrives: each sample is at most about a second behind, so
+        the largest of the last few is the closest.  Before any write: this laptop's clock.
+        """
+        with self._lock:
+            offset = max(self._offsets, default=0.0)
+        return time.time() + offset
+
+    def _written(self, key: str, found: Any) -> Entry:
+        """The entry a write returned, and what it tells of Sync's clock."""
+        updated = _seconds(getattr(found, "date_updated", None))
+        if updated is not None:
+            with self._lock:
+                self._offsets.append(updated - time.time())
+        return _entry(key, found)
 
     def _call(self, what: str, action: Callable[[Any], T]) -> T:
         with self._lock:
@@ -115,6 +166,7 @@ class SyncClient:
                 "Creating the team",
                 lambda c: c.sync.v1.services.create(friendly_name=SERVICE_NAME),
             )
+            time.sleep(CREATE_SETTLE_S)
             sid = self.find_service() or str(made.sid)
             if sid != made.sid:  # another laptop won the race: drop ours
                 self._call("Tidying the team", lambda c: c.sync.v1.services(made.sid).delete())
@@ -132,14 +184,14 @@ class SyncClient:
             doc = self._call("Reading", lambda c: self._service(c).documents(name).fetch())
         except Missing:
             return None
-        return Entry(name, str(doc.revision), dict(doc.data or {}))
+        return _entry(name, doc)
 
     def create_document(self, name: str, data: dict[str, Any], ttl: int) -> Entry:
         doc = self._call(
             "Creating",
             lambda c: self._service(c).documents.create(unique_name=name, data=data, ttl=ttl),
         )
-        return Entry(name, str(doc.revision), dict(doc.data or {}))
+        return self._written(name, doc)
 
     def update_document(self, name: str, data: dict[str, Any], *, ttl: int, if_match: str) -> Entry:
         doc = self._call(
@@ -148,10 +200,7 @@ class SyncClient:
                 self._service(c).documents(name).update(data=data, ttl=ttl, if_match=if_match)
             ),
         )
-        return Entry(name, str(doc.revision), dict(doc.data or {}))
-
-    def delete_document(self, name: str, *, if_match: str) -> None:
-        self._call("Deleting", lambda c: self._service(c).documents(name).delete(if_match=if_match))
+        return self._written(name, doc)
 
     # -- maps -------------------------------------------------------------------------------
 
@@ -176,7 +225,7 @@ class SyncClient:
             "Reading",
             lambda c: self._service(c).sync_maps(name).sync_map_items.list(page_size=1000),
         )
-        return {str(i.key): Entry(str(i.key), str(i.revision), dict(i.data or {})) for i in listed}
+        return {str(i.key): _entry(str(i.key), i) for i in listed}
 
     def get_item(self, name: str, key: str) -> Entry | None:
         try:
@@ -185,7 +234,7 @@ class SyncClient:
             )
         except Missing:
             return None
-        return Entry(key, str(item.revision), dict(item.data or {}))
+        return _entry(key, item)
 
     def create_item(
         self, name: str, key: str, data: dict[str, Any], ttl: int | None = None
@@ -199,7 +248,7 @@ class SyncClient:
             )
 
         item = self._call("Saving", create)
-        return Entry(key, str(item.revision), dict(item.data or {}))
+        return self._written(key, item)
 
     def update_item(
         self,
@@ -219,7 +268,7 @@ class SyncClient:
             return self._service(c).sync_maps(name).sync_map_items(key).update(**kwargs)
 
         item = self._call("Saving", update)
-        return Entry(key, str(item.revision), dict(item.data or {}))
+        return self._written(key, item)
 
     def put_item(self, name: str, key: str, data: dict[str, Any], ttl: int | None = None) -> Entry:
         """Write without a revision check (presence, typing): update, else create."""

@@ -139,12 +139,18 @@ class WebhookLease:
         if entry is None:
             return self._claim(None, now)
         if entry.revision != self._revision:
-            # It moved since the last read: the renewal happened after that read.
+            # It moved since the last read: the renewal happened after that read.  On the
+            # first read, count from one read period back, as if a read had come before:
+            # a holder that renewed just now steps down ``check_s`` before that counts out,
+            # and a dead holder is replaced within the TTL of its last renewal.
             self._revision = entry.revision
-            self._since = previous_read if previous_read is not None else now
+            self._since = (
+                previous_read if previous_read is not None else now - self._timings.check_s
+            )
             self.holder = Holder(str(entry.data.get("laptop", "")), str(entry.data.get("name", "")))
-        if self.holder is not None and self.holder.laptop_id == self._laptop_id:
-            return self._claim(entry.revision, now)  # ours from before a restart: keep it
+        if self.holder is not None and self.holder.laptop_id in ("", self._laptop_id):
+            # Handed back by a laptop that quit, or ours from before a restart: take it.
+            return self._claim(entry.revision, now)
         stale_at = self._since + self._timings.ttl_s
         if now >= stale_at:
             return self._claim(entry.revision, now)
@@ -167,12 +173,19 @@ class WebhookLease:
         return self._timings.renew_s
 
     def release(self) -> None:
-        """Quit: hand the lease back so a colleague takes over at its next read."""
+        """Quit: hand the lease back so a colleague takes over at its next read.  Sync
+        deletes Documents unconditionally, so the hand-back is a conditional update to "no
+        holder" instead: a lease a colleague took a moment ago is left alone."""
         if not self.owner or self._revision is None:
             return
         try:
-            self._client.delete_document(LEASE_DOCUMENT, if_match=self._revision)
-        except Exception as exc:  # offline: it expires by its TTL instead
+            self._client.update_document(
+                LEASE_DOCUMENT,
+                {"laptop": "", "name": "", "released": time.time()},
+                ttl=self.ttl,
+                if_match=self._revision,
+            )
+        except Exception as exc:  # offline, or already taken: it expires by its TTL instead
             logger.info("Team: could not hand back the webhook lease: %s", exc)
         self._revision = None
         self._set_owner(False)

@@ -29,6 +29,7 @@ class ConversationFacts:
 @dataclass(frozen=True, slots=True)
 class MessageFacts:
     message_id: int
+    conversation_id: int
     sid: str
     direction: str
     source: str
@@ -60,13 +61,13 @@ def conversation_by_numbers(
 
 def message(conn: sqlite3.Connection, message_id: int) -> MessageFacts | None:
     row = conn.execute(
-        "SELECT id, COALESCE(sid, ''), direction, source, sent_by, automatic FROM messages "
-        "WHERE id = ?",
+        "SELECT id, conversation_id, COALESCE(sid, ''), direction, source, sent_by, automatic "
+        "FROM messages WHERE id = ?",
         (message_id,),
     ).fetchone()
     if row is None:
         return None
-    return MessageFacts(int(row[0]), row[1], row[2], row[3], row[4], bool(row[5]))
+    return MessageFacts(int(row[0]), int(row[1]), row[2], row[3], row[4], row[5], bool(row[6]))
 
 
 def sent_by(conn: sqlite3.Connection, sid: str) -> str:

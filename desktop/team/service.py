@@ -12,7 +12,8 @@ Sync object               What it holds
                           a conversation's read / handled state; ``setup`` the front-desk
                           setup (quick replies, hours, auto-replies)
 ``twoway.live``           Map: ``p<laptop>`` presence and ``t<conversation>`` "is
-                          replying…", both expiring by TTL
+                          replying…", both expiring by TTL (a typing item is deleted
+                          as soon as its laptop sends the text)
 ``twoway.sent-by``        Map: MessageSid → the display name that sent it (TTL 30 days)
 ========================  =============================================================
 
@@ -42,7 +43,7 @@ from desktop.domain.events import ConversationChanged, Event, MessageAdded, Mess
 from desktop.gateway.rest_types import TwilioProblem
 from desktop.guarded import GuardedValue
 from desktop.team import local
-from desktop.team.client import NotJoined, SyncClient, Throttled
+from desktop.team.client import Missing, NotJoined, SyncClient, Throttled
 from desktop.team.lease import Holder, LeaseTimings, WebhookLease
 from desktop.team.shared import Edit, PendingEdits, SharedMap
 from desktop.workers import Backoff, Worker
@@ -123,6 +124,11 @@ def conversation_key(our_number: str, contact_number: str) -> str:
     return f"v{digits(our_number)}-{digits(contact_number)}"
 
 
+def typing_key(our_number: str, contact_number: str) -> str:
+    """``twoway.live``'s "is replying…" item for a conversation."""
+    return "t" + conversation_key(our_number, contact_number)[1:]
+
+
 def laptop_id(state_dir: Path) -> str:
     """This data folder's id in the team (kept, so a restart finds its own lease)."""
     path = state_dir / "team.json"
@@ -177,6 +183,10 @@ class TeamService:
         self._applying_setup = False
         self._typing_sent: dict[str, float] = {}
         self._typing_queue: list[str] = []
+        #: Typing items this laptop put in Sync, and when (deleted when it sends there).
+        self._typing_live: dict[str, float] = {}
+        #: Texts staff sent from here (message id → when), whose typing item goes.
+        self._sent: dict[int, float] = {}
         self._due: dict[str, float] = {}
         self._backoff = Backoff(initial=1.0, maximum=self.timings.lease.check_s, jitter=0.3)
         self._worker = Worker("team", self._step, on_exit=self._release_thread)
@@ -224,7 +234,7 @@ class TeamService:
 
     def replying(self, our_number: str, contact_number: str) -> None:
         """The user is typing to this customer: colleagues see "<name> is replying…"."""
-        key = "t" + conversation_key(our_number, contact_number)[1:]
+        key = typing_key(our_number, contact_number)
         now = time.monotonic()
         with self._lock:
             if now - self._typing_sent.get(key, -1e9) < self.timings.typing_ttl_s / 2:
@@ -235,9 +245,11 @@ class TeamService:
 
     def replying_in(self, our_number: str, contact_number: str) -> list[str]:
         """Colleagues typing to this customer right now."""
-        key = "t" + conversation_key(our_number, contact_number)[1:]
-        entry = self.live.get(key)
+        entry = self.live.get(typing_key(our_number, contact_number))
         if entry is None or entry.data.get("laptop") == self.laptop_id:
+            return []
+        # Read up to ``poll_s`` ago: an entry whose TTL ran out since is over already.
+        if entry.expired(self.client.server_time()):
             return []
         return [str(entry.data.get("name", ""))]
 
@@ -271,6 +283,8 @@ class TeamService:
                 elif isinstance(event, MessageChanged | MessageAdded):
                     if isinstance(event, MessageAdded) and event.direction != "outbound":
                         continue
+                    if isinstance(event, MessageAdded) and event.source == "app":
+                        self._sent[event.message_id] = time.monotonic()
                     self._messages.add(event.message_id)
                     wake = True
         if wake:
@@ -326,6 +340,16 @@ class TeamService:
         except NotJoined as exc:
             self._publish(problem=str(exc))
             return 60.0
+        except Missing as exc:
+            # The team service or one of its maps is gone: most likely two laptops created
+            # the team at once and the one we joined was the copy its maker deleted.
+            # Join again (the oldest left), and read the team before sharing local edits.
+            delay = self._backoff.failed()
+            logger.info("Team: the team's Sync service is gone (%s); joining again", exc)
+            self._joined = self._synced_once = False
+            self.client.leave_service()
+            self._publish()
+            return delay
         except TwilioProblem as problem:
             delay = self._backoff.failed()
             self._publish(problem=str(problem))
@@ -359,11 +383,38 @@ class TeamService:
         self.client.put_item(LIVE_MAP, f"p{self.laptop_id}", data, ttl=ttl)
 
     def _send_typing(self) -> None:
+        self._end_typing_where_sent()
         with self._lock:
             keys, self._typing_queue = self._typing_queue, []
         for key in keys:
             data = {"laptop": self.laptop_id, "name": self._name()}
             self.client.put_item(LIVE_MAP, key, data, ttl=self.timings.typing_ttl_s)
+            with self._lock:
+                self._typing_live[key] = time.monotonic()
+
+    def _end_typing_where_sent(self) -> None:
+        """Staff sent the text they were typing: "Sam is replying…" ends for colleagues at
+        their next read instead of lasting its TTL.  Keystrokes after the send count anew."""
+        with self._lock:
+            sent, self._sent = self._sent, {}
+        reader = self._store.reader()
+        for message_id, at in sent.items():
+            found = local.message(reader, message_id)
+            if found is None or found.automatic:
+                continue
+            facts = local.conversation(reader, found.conversation_id)
+            if facts is None:
+                continue
+            key = typing_key(facts.our_number, facts.contact_number)
+            with self._lock:
+                if self._typing_sent.get(key, -1e9) > at:
+                    continue  # typing again already: that entry stays
+                self._typing_sent.pop(key, None)
+                if key in self._typing_queue:
+                    self._typing_queue.remove(key)
+                put_at = self._typing_live.pop(key, None)
+            if put_at is not None and time.monotonic() - put_at < self.timings.typing_ttl_s:
+                self.client.delete_item(LIVE_MAP, key)
 
     def _read_colleagues(self) -> None:
         self.live.refresh(always=True)

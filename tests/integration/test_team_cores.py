@@ -75,6 +75,15 @@ def _team(core: Core) -> object:
     return team
 
 
+def _team_holder(core: Core) -> str:
+    return core.team.status.holder if core.team is not None else ""
+
+
+def _name(core: Core) -> str:
+    assert core.options.environ is not None
+    return core.options.environ["TWOWAY_STAFF_NAME"]
+
+
 def _owner(*cores: Core) -> list[Core]:
     return [c for c in cores if c.team is not None and c.team.is_owner]
 
@@ -185,6 +194,9 @@ def test_owner_gone_without_goodbye_colleague_takes_over_and_backfills(
     a, b = laptops("Sam"), laptops("Alex")
     owner = _start(a, b)
     other = b if owner is a else a
+    # The colleague has joined and follows the owner's lease (a laptop still joining when
+    # the owner dies counts from its first read: see tests/unit/test_team_lease.py).
+    wait_until(lambda: _team_holder(other) == _name(owner), 10, "the colleague follows")
     # The owner's laptop dies: its listener and team vanish, nothing is handed back.
     team = owner.network.team
     assert team is not None
