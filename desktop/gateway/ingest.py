@@ -62,9 +62,11 @@ class StoreIngest:
 
         def job(tx: Tx) -> tuple[bool, str | None]:
             result = writes.insert_message(tx, new)
-            if not result.created or setup is None:
+            if setup is None:
                 return result.created, None
-            return True, auto_replies.answer_inbound(
+            if not result.created and not auto_replies.webhook_after_log(tx, result.message_id):
+                return False, None
+            return result.created, auto_replies.answer_inbound(
                 tx, result, new, setup, now=now, business=business
             )
 

@@ -49,6 +49,19 @@ def last_away_ms(tx: Tx, contact_id: int) -> int | None:
     return None if row is None else int(row[0])
 
 
+def webhook_after_log(tx: Tx, message_id: int) -> bool:
+    """A webhook for an inbound text the log (backfill, poll) stored first: True once, and
+    the text counts as having come by webhook from then on.  The webhook is still the only
+    chance to answer it (Twilio takes TwiML only in the response), so it is answered then;
+    Twilio's own retries of a webhook already answered get False."""
+    changed = tx.execute(
+        "UPDATE messages SET source = ? "
+        "WHERE id = ? AND direction = 'inbound' AND source IN (?, ?)",
+        (Source.WEBHOOK.value, message_id, Source.BACKFILL.value, Source.POLL.value),
+    ).rowcount
+    return changed == 1
+
+
 def answer_inbound(
     tx: Tx,
     inserted: writes.InsertResult,

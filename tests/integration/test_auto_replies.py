@@ -19,13 +19,14 @@ from desktop.domain.auto_reply import AutoReplies, AwayMessage, KeywordRule
 from desktop.domain.events import Event, MessageAdded
 from desktop.domain.frontdesk_setup import FrontDeskSetup
 from desktop.domain.hours import BusinessHours
+from desktop.domain.models import Direction, NewMessage, Source
 from desktop.frontdesk.setup_file import SetupHolder
 from desktop.gateway.ingest import StoreIngest
 from desktop.gateway.receiver import ReceiverThread
 from desktop.gateway.rest import RestGateway
 from desktop.gateway.webhook import WebhookApp, WebhookCredentials
 from desktop.simulator.server import SimulatedTwilio
-from desktop.store import queries
+from desktop.store import queries, writes
 from desktop.store.service import Store
 from desktop.sync.backfill import Backfiller
 from tests.integration.test_sync_harness import FAST_SIM, Credentials, wait_until
@@ -174,6 +175,29 @@ def test_a_repeated_webhook_is_answered_once(desk: Desk) -> None:
     assert len(replies(desk.text("Are you there?", sid=sid))) == 1
     assert replies(desk.text("Are you there?", sid=sid)) == []  # Twilio's retry, ngrok replay
     assert len(desk.thread()) == 2
+
+
+def test_a_webhook_for_a_text_the_log_stored_first_is_still_answered_once(desk: Desk) -> None:
+    # A backfill or poll (just after a takeover, or a slow webhook) stored the text first;
+    # the webhook is still the only chance to answer it.
+    sid = "SM" + "cd" * 16
+    logged = NewMessage(
+        sid=sid,
+        direction=Direction.INBOUND,
+        from_number=CUSTOMER,
+        to_number=OUR_NUMBER,
+        body="Are you open?",
+        status="received",
+        created_at_ms=writes.now_ms(),
+        source=Source.BACKFILL,
+    )
+    desk.store.writer.call(lambda tx: writes.insert_message(tx, logged))
+    assert len(replies(desk.text("Are you open?", sid=sid))) == 1
+    assert replies(desk.text("Are you open?", sid=sid)) == []  # Twilio's retry
+    assert [(m.direction, m.automatic) for m in desk.thread()] == [
+        ("inbound", False),
+        ("outbound", True),
+    ]
 
 
 def test_the_once_per_window_memory_survives_a_restart(paths: Paths) -> None:
