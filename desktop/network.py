@@ -96,7 +96,7 @@ class Network:
         #: state/running.json for ``twoway doctor`` (public URL, receiver port; no secrets).
         self.runtime = RuntimePublisher(
             paths.state,
-            lambda: self.receiver.port if self.receiver is not None else None,
+            lambda: self.receiver.running_port if self.receiver is not None else None,
             lambda: self._settings.value.poll_interval_s,
         )
         connection.subscribe(self.runtime.on_snapshot)

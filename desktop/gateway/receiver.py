@@ -303,6 +303,12 @@ class ReceiverThread:
         return self._server.bound_port
 
     @property
+    def running_port(self) -> int | None:
+        """The port while it listens, else None (for reports that may come after a stop)."""
+        server = self._server
+        return None if server is None else server.bound_port
+
+    @property
     def local_url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
