@@ -4,16 +4,36 @@ While the search field has text the list is replaced by search results; Escape c
 the search and returns to the list.  The list is a QListView over
 :class:`ConversationListModel` with uniform row heights, so 2,000 conversations scroll
 and re-sort without laying out each row.
+
+The list never moves a row the user may be aiming at: while the pointer is over it, a
+mouse button is down on it, or keys were pressed in it in the last moments, its model is
+held (rows change in place) and a "New texts above" pill offers the new order; the order
+is applied when none of those holds any more, or when the pill is clicked.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QContextMenuEvent, QKeyEvent, QPaintEvent
+from PySide6.QtCore import QEvent, QModelIndex, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QContextMenuEvent,
+    QEnterEvent,
+    QFont,
+    QHideEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QFrame,
     QHBoxLayout,
@@ -40,6 +60,96 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: How long the list stays still after a key press in it (arrowing down to a row).
+KEYBOARD_HOLD_MS: Final = 1500
+#: A click this soon after the pill appears was aimed at the row beneath it, and goes there.
+PILL_ARMING_MS = 400
+NEW_TEXTS_ABOVE: Final = "New texts above"
+
+
+class NewTextsPill(QAbstractButton):
+    """A small rounded button floating over the top of the list (painted, no style sheet)."""
+
+    SHADOW: Final = 2  # room below the pill for its shadow
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("newTextsAbove")
+        self.setText(NEW_TEXTS_ABOVE)
+        self.setAccessibleName(NEW_TEXTS_ABOVE)
+        self.setToolTip("Put the conversations in order, newest first")
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # clicking it keeps focus in the list
+        self.setAttribute(Qt.WidgetAttribute.WA_Hover)
+        font = QFont(self.font())
+        font.setWeight(QFont.Weight.DemiBold)
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.92))
+        self.setFont(font)
+        self._arming = QTimer(self)
+        self._arming.setSingleShot(True)
+        self._arming.timeout.connect(
+            lambda: self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, False)
+        )
+
+    def appear(self) -> None:
+        """Show, letting clicks through to the row beneath for a moment: one already on
+        its way when the pill popped up under the pointer must not land on the pill."""
+        if self.isVisible():
+            return
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        self._arming.start(PILL_ARMING_MS)
+        self.show()
+        self.raise_()
+
+    @property
+    def armed(self) -> bool:
+        """Clicks reach the pill (they pass through while it has only just appeared)."""
+        return self.isVisible() and not self._arming.isActive()
+
+    def sizeHint(self) -> QSize:
+        metrics = self.fontMetrics()
+        height = metrics.height() + 12
+        arrow = metrics.height() * 0.7
+        width = round(metrics.horizontalAdvance(self.text()) + arrow + 6 + 2 * 12)
+        return QSize(width, height + self.SHADOW)
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        t = theme_module.current()
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pill = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5 - self.SHADOW)
+        radius = pill.height() / 2
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 70 if t.dark else 38))
+        painter.drawRoundedRect(pill.translated(0, 1.5), radius, radius)
+        fill = QColor(t.accent)
+        if self.isDown():
+            fill = fill.darker(115)
+        elif self.underMouse():
+            fill = fill.lighter(112) if t.dark else fill.darker(106)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(pill, radius, radius)
+
+        metrics = self.fontMetrics()
+        size = metrics.height() * 0.7
+        left = pill.left() + 12
+        middle = pill.center().y()
+        arrow = QPainterPath(QPointF(left + size / 2, middle + size / 2))
+        arrow.lineTo(left + size / 2, middle - size / 2)
+        arrow.moveTo(left + size * 0.1, middle - size * 0.1)
+        arrow.lineTo(left + size / 2, middle - size / 2)
+        arrow.lineTo(left + size * 0.9, middle - size * 0.1)
+        pen = QPen(t.accent_text, 1.6)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(arrow)
+        painter.setFont(self.font())
+        text = QRectF(left + size + 6, pill.top(), pill.right() - left - size - 6, pill.height())
+        align = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+        painter.drawText(text, align, self.text())
+
 
 class ConversationListView(QListView):
     """Signals: ``renameRequested(int)``, ``markReadRequested(int)`` (conversation ids)."""
@@ -64,6 +174,80 @@ class ConversationListView(QListView):
         self.setMouseTracking(True)
         self.viewport().setAttribute(Qt.WidgetAttribute.WA_Hover)
 
+        self._pointer_inside = False
+        self._button_down = False
+        self._keys_recent = QTimer(self)
+        self._keys_recent.setSingleShot(True)
+        self._keys_recent.setInterval(KEYBOARD_HOLD_MS)
+        self._keys_recent.timeout.connect(self._update_hold)
+        # A child of the view, not of the viewport: it stays put when the list scrolls, and
+        # the pointer over it is still over the list (the list keeps holding).
+        self.new_texts_above = NewTextsPill(self)
+        self.new_texts_above.hide()
+        self.new_texts_above.clicked.connect(self.show_newest)
+        model.orderPendingChanged.connect(self._on_order_pending)
+
+    # -- holding rows still ---------------------------------------------------------------
+
+    def enterEvent(self, event: QEnterEvent) -> None:
+        self._pointer_inside = True
+        self._update_hold()
+        super().enterEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self._pointer_inside = False
+        self._update_hold()
+        super().leaveEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self._pointer_inside = self._button_down = False
+        self._keys_recent.stop()
+        self._update_hold()
+        super().hideEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._button_down = True
+        self._update_hold()
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        self._button_down = event.buttons() != Qt.MouseButton.NoButton
+        self._update_hold()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        self._keys_recent.start()
+        self._update_hold()
+        super().keyPressEvent(event)
+
+    def _update_hold(self) -> None:
+        if self._pointer_inside or self._button_down or self._keys_recent.isActive():
+            self._model.hold()
+        else:
+            self._model.release()
+
+    def _on_order_pending(self, pending: bool) -> None:
+        if pending:
+            self._place_pill()
+            self.new_texts_above.appear()
+        else:
+            self.new_texts_above.hide()
+
+    def show_newest(self) -> None:
+        """The pill: put the rows in order now and show the top of the list."""
+        self._model.apply_held_order()
+        self.scrollToTop()
+
+    def _place_pill(self) -> None:
+        pill = self.new_texts_above
+        pill.resize(pill.sizeHint())
+        area = self.viewport().geometry()
+        pill.move(area.center().x() - pill.width() // 2, area.top() + 8)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_pill()
+
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         index = (
             self.indexAt(event.pos())
@@ -78,6 +262,8 @@ class ConversationListView(QListView):
         mark = menu.addAction("Mark as read", lambda: self.markReadRequested.emit(row.id))
         mark.setEnabled(row.unread_count > 0)
         menu.exec(menu_position(self, event, index))
+        self._button_down = False  # the menu took the button's release
+        self._update_hold()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
@@ -157,7 +343,12 @@ class Sidebar(Surface):
         top.addWidget(self.settings_button)
         layout.addLayout(top)
 
-        self.list_model = ConversationListModel(core.store.reader, numbers, self)
+        self.list_model = ConversationListModel(
+            core.store.reader,
+            numbers,
+            self,
+            team_name=lambda: core.staff_name() if core.team_enabled() else None,
+        )
         self.list_view = ConversationListView(self.list_model, self)
         self._numbers = numbers
         self._search_panel: SearchPanel | None = None
@@ -216,6 +407,9 @@ class Sidebar(Surface):
         self.list_view.setFocus()
 
     def select_conversation(self, conversation_id: int) -> bool:
+        # Chosen from elsewhere (a notification, a search hit, a new conversation): the
+        # user is not aiming at a row, so put the list in order and show it in its place.
+        self.list_model.apply_held_order()
         index = self.list_model.index_of(conversation_id)
         if not index.isValid():
             return False
@@ -248,3 +442,4 @@ class Sidebar(Surface):
         )
         self.status.apply_theme()
         self.list_view.viewport().update()
+        self.list_view.new_texts_above.update()

@@ -35,6 +35,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
 
 
+@pytest.fixture(autouse=True)
+def pointer_far_away(qapp) -> None:
+    """Park the pointer off every window: a list under the pointer holds its rows still,
+    and a test that moved the pointer over a list must not leave the next one holding."""
+    from PySide6.QtGui import QCursor
+
+    QCursor.setPos(5000, 5000)
+
+
 @pytest.fixture
 def gui_core(tmp_path: Path) -> Iterator[Core]:
     core = Core(CoreOptions(data_dir=tmp_path / "data", environ={}))
