@@ -204,11 +204,13 @@ class ComposerBar(QWidget):
 
     Signals: ``sendRequested(str, list)`` — body and picture paths, when staff send;
     ``changed()`` — what would be sent changed (typing, a picture added or removed), for
-    keeping the draft.
+    keeping the draft; ``typed()`` — staff typed in the box (not a draft put back or the
+    box emptied), for telling colleagues in team mode.
     """
 
     sendRequested = Signal(str, list)
     changed = Signal()
+    typed = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, picture_dir: Path | None = None) -> None:
         super().__init__(parent)
@@ -220,6 +222,8 @@ class ComposerBar(QWidget):
         self._preparing: AttachmentChip | None = None
         self._picture_dir = picture_dir
         self._blocked: str | None = None
+        #: The text is being changed by the app (reset, restore), not typed.
+        self._setting_text = False
         self._lookup: Callable[[str], list[QuickReply]] = lambda _query: []
         self._render: Callable[[QuickReply], str] = lambda reply: reply.text
         outer = QVBoxLayout(self)
@@ -370,7 +374,11 @@ class ComposerBar(QWidget):
     def reset(self) -> None:
         """Empty the box and the attachments (after a send or when switching threads)."""
         self.completion.close()
-        self.editor.clear()
+        self._setting_text = True
+        try:
+            self.editor.clear()
+        finally:
+            self._setting_text = False
         for chip, _source in self._waiting:
             self._drop_chip(chip)
         self._waiting.clear()
@@ -384,7 +392,11 @@ class ComposerBar(QWidget):
     def restore(self, body: str, attachments: list[Path]) -> None:
         """Put back a draft or what failed to send, so nothing typed is lost."""
         if not self.editor.toPlainText().strip():
-            self.editor.setPlainText(body)
+            self._setting_text = True
+            try:
+                self.editor.setPlainText(body)
+            finally:
+                self._setting_text = False
             self.editor.moveCursor(QTextCursor.MoveOperation.End)
         self.add_pictures([p for p in attachments if p not in self.draft_attachments])
 
@@ -407,6 +419,8 @@ class ComposerBar(QWidget):
         self._update_send()
         self.clear_error()
         self.changed.emit()
+        if not self._setting_text and self.editor.toPlainText().strip():
+            self.typed.emit()
 
     # -- quick replies --------------------------------------------------------------------
 

@@ -214,7 +214,7 @@ class ConversationDelegate(QStyledItemDelegate):
         prefix = ""
         snippet_color = t.text if unread else t.secondary_text
         if row.last_direction == "outbound":
-            prefix = "You: "
+            prefix = self._model.snippet_prefix(row)  # "You: ", or a colleague's name
             if is_failure(row.last_status):
                 prefix = "Not delivered: "
                 snippet_color = t.danger

@@ -5,6 +5,17 @@ After that, an event re-reads only the conversations it touched and moves each t
 place; a large burst re-reads the summary once and re-sorts in place (a layout change,
 so the selection and the current row survive).  The delegate reads rows straight from
 :meth:`row_at` rather than through ``data()`` to keep painting cheap.
+
+While the list is *held* (the pointer is over it, a click is in progress, keys were just
+pressed in it) no row moves: a touched conversation changes its content where it is and a
+new one is added at the bottom, so the row under the pointer is still the one the user is
+aiming at.  The list only notes that its order is stale (``orderPendingChanged``), and
+:meth:`apply_held_order` puts every row in its place in one layout change, keeping the
+selection on the same conversation.
+
+In team mode a row whose last text a colleague sent reads "Sam: …" instead of "You: …".
+Who sent it is looked up only for the rows shown (one primary-key read each, kept until
+the row changes), so loading 20,000 conversations costs nothing more.
 """
 
 from __future__ import annotations
@@ -15,7 +26,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from desktop.store import queries
 from desktop.store.queries import ConversationRow
@@ -40,27 +51,42 @@ def _listed(row: ConversationRow | None) -> bool:
 
 
 class ConversationListModel(QAbstractListModel):
+    """Signals: ``orderPendingChanged(bool)``: while held, rows are (or no longer are) out
+    of their newest-first place."""
+
+    orderPendingChanged = Signal(bool)
+
     def __init__(
         self,
         reader: Callable[[], sqlite3.Connection],
         numbers: NumberFormatter,
         parent: Any = None,
+        *,
+        team_name: Callable[[], str | None] = lambda: None,
     ) -> None:
+        """``team_name()``: this laptop's display name in team mode, None outside it."""
         super().__init__(parent)
         self._reader = reader
+        self._team_name = team_name
+        #: Conversation id → the colleague who sent its last text ('' when none did).
+        self._senders: dict[int, str] = {}
         self.numbers = numbers
         self._rows: list[ConversationRow] = []
         self._pos: dict[int, int] = {}
         self._our_numbers: set[str] = set()
+        self._held = False
+        self._order_pending = False
 
     # -- reading --------------------------------------------------------------------------
 
     def load(self) -> None:
         rows = queries.conversations(self._reader())
+        self._senders.clear()
         self.beginResetModel()
         self._rows = rows
         self._reindex()
         self.endResetModel()
+        self._set_order_pending(False)
 
     def _reindex(self, first: int = 0, last: int | None = None) -> None:
         """Refresh the id → row map for rows ``first``..``last`` (all when not given)."""
@@ -129,14 +155,31 @@ class ConversationListModel(QAbstractListModel):
             parts.append(f"{row.unread_count} unread")
         if row.opted_out:
             parts.append("opted out")
-        who = "You: " if row.last_direction == "outbound" else ""
-        parts.append(f"{who}{row.snippet}")
+        parts.append(f"{self.snippet_prefix(row)}{row.snippet}")
         return ", ".join(parts)
+
+    def snippet_prefix(self, row: ConversationRow) -> str:
+        """ "You: " before a sent text's snippet, "Sam: " when colleague Sam sent it."""
+        if row.last_direction != "outbound":
+            return ""
+        sender = self.last_sender(row)
+        return f"{sender}: " if sender else "You: "
+
+    def last_sender(self, row: ConversationRow) -> str:
+        """In team mode, the colleague who sent the row's last text; else ''."""
+        me = self._team_name()
+        if me is None or row.last_direction != "outbound" or row.last_message_id is None:
+            return ""
+        sender = self._senders.get(row.id)
+        if sender is None:
+            sender = queries.colleague_sender(self._reader(), row.last_message_id)
+            self._senders[row.id] = sender
+        return "" if sender == me else sender
 
     # -- updating -------------------------------------------------------------------------
 
     def refresh(self, conversation_ids: Iterable[int]) -> None:
-        """Re-read the given conversations and move each to its place."""
+        """Re-read the given conversations and move each to its place (unless held)."""
         ids = list(dict.fromkeys(conversation_ids))
         if not ids:
             return
@@ -148,9 +191,11 @@ class ConversationListModel(QAbstractListModel):
             self._apply(conversation_id, found.get(conversation_id))
 
     def _apply(self, conversation_id: int, new: ConversationRow | None) -> None:
+        self._senders.pop(conversation_id, None)  # its last text or its sender changed
         old = self._pos.get(conversation_id)
         if not _listed(new):
             if old is not None:
+                # Not held back: a conversation that is gone cannot stay clickable.
                 self.beginRemoveRows(QModelIndex(), old, old)
                 del self._rows[old]
                 del self._pos[conversation_id]
@@ -158,6 +203,9 @@ class ConversationListModel(QAbstractListModel):
                 self.endRemoveRows()
             return
         assert new is not None
+        if self._held:
+            self._apply_in_place(old, new)
+            return
         if old is None:
             dest = bisect.bisect_left(self._rows, _key(new), key=_key)
             self.beginInsertRows(QModelIndex(), dest, dest)
@@ -182,15 +230,38 @@ class ConversationListModel(QAbstractListModel):
         changed = self.index(dest, 0)
         self.dataChanged.emit(changed, changed)
 
+    def _apply_in_place(self, old: int | None, new: ConversationRow) -> None:
+        """Held: change the row where it is, or add a new one at the bottom; move nothing."""
+        if old is None:
+            old = len(self._rows)
+            self.beginInsertRows(QModelIndex(), old, old)
+            self._rows.append(new)
+            self._reindex(old)
+            self.endInsertRows()
+        else:
+            self._rows[old] = new
+            self._our_numbers.add(new.our_number)
+            changed = self.index(old, 0)
+            self.dataChanged.emit(changed, changed)
+        # The list is sorted exactly when every neighbouring pair is, so checking this
+        # row's two neighbours is enough to know whether the order went stale.
+        rows, key = self._rows, _key(new)
+        if (old > 0 and _key(rows[old - 1]) > key) or (
+            old + 1 < len(rows) and key > _key(rows[old + 1])
+        ):
+            self._set_order_pending(True)
+
     def reload_all(self) -> None:
         """Re-read the whole summary and re-sort in place, keeping persistent indexes."""
         rows = queries.conversations(self._reader())
-        fresh = {row.id for row in rows}
+        self._senders.clear()
+        fresh = {row.id: row for row in rows}
         if any(cid not in fresh for cid in self._pos):
             self.beginResetModel()
             self._rows = rows
             self._reindex()
             self.endResetModel()
+            self._set_order_pending(False)
             return
         added = [row for row in rows if row.id not in self._pos]
         if added:
@@ -199,6 +270,18 @@ class ConversationListModel(QAbstractListModel):
             self._rows.extend(added)
             self._reindex()
             self.endInsertRows()
+        if self._held:
+            self._rows = [fresh[row.id] for row in self._rows]
+            self._reindex()
+            if any(_key(a) > _key(b) for a, b in zip(self._rows, self._rows[1:], strict=False)):
+                self._set_order_pending(True)
+        else:
+            self._relayout(rows)
+        if rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, 0))
+
+    def _relayout(self, rows: list[ConversationRow]) -> None:
+        """Show ``rows`` (the same conversations, another order) in one layout change."""
         self.layoutAboutToBeChanged.emit()
         old_ids = [row.id for row in self._rows]
         self._rows = rows
@@ -207,5 +290,36 @@ class ConversationListModel(QAbstractListModel):
         moved = [self.index(self._pos[old_ids[p.row()]], 0) for p in persistent]
         self.changePersistentIndexList(persistent, moved)
         self.layoutChanged.emit()
-        if rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, 0))
+
+    # -- holding the order ----------------------------------------------------------------
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    @property
+    def order_pending(self) -> bool:
+        """Held rows are out of their newest-first place."""
+        return self._order_pending
+
+    def hold(self) -> None:
+        """Stop moving rows until :meth:`release`; updates change rows where they are."""
+        self._held = True
+
+    def release(self) -> None:
+        """Move rows again, starting with the ones held back."""
+        if self._held:
+            self._held = False
+            self.apply_held_order()
+
+    def apply_held_order(self) -> None:
+        """Put every row in its newest-first place now (the selection stays with its row)."""
+        if not self._order_pending:
+            return
+        self._relayout(sorted(self._rows, key=_key))
+        self._set_order_pending(False)
+
+    def _set_order_pending(self, pending: bool) -> None:
+        if pending != self._order_pending:
+            self._order_pending = pending
+            self.orderPendingChanged.emit(pending)

@@ -60,10 +60,18 @@ from desktop.ui.icons import icon
 from desktop.ui.image_cache import ImageCache, ImageFailed
 from desktop.ui.lru import LruDict
 from desktop.ui.thread_model import MAX_LOADED, ThreadItem, ThreadModel
-from desktop.ui.thread_status import failure_reason, is_failed, retry_label, status_label
+from desktop.ui.thread_status import (
+    failure_reason,
+    is_failed,
+    retry_label,
+    sender_label,
+    status_label,
+)
 
 #: Measurements kept: the loaded window twice over (a resize measures at a new width).
 SIZE_CACHE: Final = 2 * MAX_LOADED
+#: A sender's name in a bubble's footer is cut to this width (names may be 40 characters).
+SENDER_MAX_W: Final = 140
 
 
 class ThreadDelegate(QStyledItemDelegate):
@@ -88,6 +96,8 @@ class ThreadDelegate(QStyledItemDelegate):
         self._layouts: OrderedDict[tuple[int, int, str], QTextLayout] = OrderedDict()
         self._today = dt.date.today()
         self._limit_memo = (-1, 0)
+        #: Sender names as drawn (elided once per name, not on every paint).
+        self._senders: dict[str, str] = {}
 
     def tick(self) -> None:
         self._today = dt.date.today()
@@ -97,6 +107,7 @@ class ThreadDelegate(QStyledItemDelegate):
         self._heights.clear()
         self._text_sizes.clear()
         self._layouts.clear()
+        self._senders.clear()
 
     def fonts(self) -> Fonts:
         if self._fonts is None:
@@ -152,9 +163,22 @@ class ThreadDelegate(QStyledItemDelegate):
             self._layouts.move_to_end(key)
         return layout
 
+    def _sender(self, name: str) -> str:
+        shown = self._senders.get(name)
+        if shown is None:
+            if len(self._senders) > 64:
+                self._senders.clear()
+            metrics = self.fonts().small_metrics
+            shown = metrics.elidedText(name, Qt.TextElideMode.ElideRight, SENDER_MAX_W)
+            self._senders[name] = shown
+        return shown
+
     def footer_text(self, message: MessageRow) -> str:
         parts = [time_of(message.created_at)]
         if message.direction == "outbound":
+            sender = sender_label(message, self._model.team_name)
+            if sender:
+                parts.insert(0, self._sender(sender))
             label, _tone = status_label(message)
             if label:
                 parts.append(label)

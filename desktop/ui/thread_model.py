@@ -27,6 +27,7 @@ from desktop.domain.status import is_failure
 from desktop.store import queries
 from desktop.store.queries import PAGE_SIZE, MessageRow
 from desktop.ui.formatting import local_date, time_of
+from desktop.ui.thread_status import sender_label
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ class ThreadModel(QAbstractListModel):
         self.highlight_id: int | None = None
         #: Who "they" are in accessible descriptions (set by the pane).
         self.contact_title = "Customer"
+        #: This laptop's display name in team mode (each sent text says who sent it);
+        #: None outside team mode.
+        self.team_name: str | None = None
 
     # -- reading --------------------------------------------------------------------------
 
@@ -117,7 +121,12 @@ class ThreadModel(QAbstractListModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def describe(self, message: MessageRow) -> str:
-        who = "You" if message.direction == "outbound" else self.contact_title
+        if message.direction == "outbound":
+            who = sender_label(message, self.team_name) or (
+                "You" if self.team_name is None else "Sent"
+            )
+        else:
+            who = self.contact_title
         parts = [f"{who}, {time_of(message.created_at)}"]
         if message.direction == "outbound":
             parts.append(message.status)
@@ -357,6 +366,17 @@ class ThreadModel(QAbstractListModel):
             item.message = message
             self._touch(row)
         return reshaped
+
+    def set_team_name(self, name: str | None) -> bool:
+        """Team mode turned on or off, or this laptop's name changed: every sent bubble's
+        footer says who sent it.  Only the footer's width changes, never a bubble's height,
+        so the delegate's size cache stays valid.  True when something changed."""
+        if name == self.team_name:
+            return False
+        self.team_name = name
+        if self._items:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._items) - 1, 0))
+        return True
 
     def set_highlight(self, message_id: int | None) -> None:
         previous, self.highlight_id = self.highlight_id, message_id

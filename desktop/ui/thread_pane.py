@@ -49,6 +49,7 @@ from desktop.ui.tasks import deliver, run_in_background
 from desktop.ui.thread_delegate import ThreadDelegate
 from desktop.ui.thread_model import ThreadModel
 from desktop.ui.thread_status import is_failed
+from desktop.ui.thread_team import ReplyingNotice, ThreadTeam
 from desktop.ui.thread_view import ThreadView
 from desktop.ui.widgets import Surface, tint
 
@@ -211,7 +212,9 @@ class ThreadPane(QWidget):
         )
         self.view.set_delegate(self.delegate)
         layout.addWidget(self.view, 1)
-        self.composer = ComposerBar(self, picture_dir=core.paths.media / "composer")
+        self.replying = ReplyingNotice(self)
+        layout.addWidget(self.replying)
+        self.composer = ComposerBar(self, picture_dir=core.paths.composer_pictures)
         self.composer.sendRequested.connect(self.send)
         self.composer.changed.connect(self._on_composer_changed)
         self.composer.set_quick_replies(
@@ -219,6 +222,9 @@ class ThreadPane(QWidget):
             lambda reply: self.front_desk.render_quick_reply(reply, self._draft_for),
         )
         self.composer.hide()
+        # Team mode: who sent each text, "Sam is replying…", telling colleagues we type.
+        self.team = ThreadTeam(core, self.model, self.replying, self._target, self)
+        self.composer.typed.connect(self.team.typing)
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
         self._draft_timer.setInterval(DRAFT_SAVE_MS)
@@ -274,6 +280,7 @@ class ThreadPane(QWidget):
             self.view.scroll_to_latest()
         self._update_composer()
         self.composer.show()
+        self.team.sync()
         self.last_open_ms = (time.perf_counter() - started) * 1000
 
     def show_draft(self, our_number: str, contact_number: str) -> None:
@@ -293,6 +300,7 @@ class ThreadPane(QWidget):
         self._update_composer()
         self.composer.show()
         self._switch_draft(None)
+        self.team.sync()
 
     def show_nothing(self) -> None:
         self._switch_draft(None)
@@ -301,6 +309,7 @@ class ThreadPane(QWidget):
         self._row, self._draft = None, None
         self.header.hide()
         self.composer.hide()
+        self.team.sync()
 
     def update_row(self, row: ConversationRow) -> None:
         """The conversation's summary changed (name, opt-out, unread)."""
@@ -339,6 +348,7 @@ class ThreadPane(QWidget):
     def set_snapshot(self, snapshot: ConnectionSnapshot) -> None:
         self._snapshot = snapshot
         self._update_composer()
+        self.team.sync()  # team mode may have been turned on or off (the network restarted)
 
     def _update_composer(self) -> None:
         reason = None
@@ -639,4 +649,5 @@ class ThreadPane(QWidget):
         self.header.apply_theme()
         self.view.apply_theme()
         self.composer.apply_theme()
+        self.replying.apply_theme()
         self.view.viewport().update()

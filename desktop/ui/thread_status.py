@@ -79,6 +79,17 @@ def status_label(message: MessageRow) -> tuple[str, str]:
     return message.status.replace("_", " ").capitalize(), ""
 
 
+def sender_label(message: MessageRow, me: str | None) -> str:
+    """Who sent an outbound text, in team mode (``me`` is this laptop's display name; None
+    outside team mode): "You", a colleague's name, or "" when nobody is known (inbound
+    texts, auto-replies, texts sent before team mode or from Twilio's console)."""
+    if me is None or message.direction != "outbound" or message.automatic:
+        return ""
+    if message.source == "app" or (me and message.sent_by == me):
+        return "You"
+    return message.sent_by
+
+
 def retry_label(message: MessageRow) -> str:
     """ "Retry" for a send Twilio refused (the outbox can requeue it), "Send again" for a
     message Twilio accepted but could not deliver (a new copy must be sent), else ""."""
