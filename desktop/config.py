@@ -82,6 +82,11 @@ class Paths:
         return self.data_dir / "media" / "outgoing"
 
     @property
+    def composer_pictures(self) -> Path:
+        """Pictures pasted or shrunk in the composer, kept while a draft refers to them."""
+        return self.data_dir / "media" / "composer"
+
+    @property
     def encrypted_secrets(self) -> Path:
         """Credentials sealed with the user's passphrase, where no secure keyring exists."""
         return self.data_dir / "credentials.encrypted"

@@ -225,3 +225,20 @@ def test_public_url_option_skips_ngrok_and_points_the_number(
         assert status == 200
     finally:
         core.stop()
+
+
+def test_a_started_app_tidies_composer_pictures_no_draft_refers_to(
+    tmp_path: Path, sim: SimulatedTwilio
+) -> None:
+    core = make_core(tmp_path, sim, public_url="https://texts.example-dental.com")
+    folder = core.paths.composer_pictures
+    folder.mkdir(parents=True)
+    stale = folder / "pasted-from-last-week.jpg"
+    stale.write_bytes(b"\xff\xd8" * 1000)
+    week_ago = time.time() - 7 * 86_400
+    os.utime(stale, (week_ago, week_ago))
+    try:
+        core.start()
+        wait_for(lambda: not stale.exists(), what="the unused pasted picture deleted")
+    finally:
+        core.stop()
