@@ -238,7 +238,9 @@ class ThreadView(QListView):
         when the scroll gets there lays out rows already measured."""
         if self._staging is not None or self._delegate is None:
             return
-        self._staging = self._model.stage_older() if older else self._model.stage_newer()
+        staged = self._model.stage_older() if older else self._model.stage_newer()
+        # A copy to measure from: the model keeps the staged page to show it later.
+        self._staging = list(staged)
         if self._staging:
             QTimer.singleShot(0, self._measure_staged)
 

@@ -65,6 +65,25 @@ def test_a_10k_thread_opens_at_the_newest_page_and_loads_older_pages_on_scroll(
     assert keys == sorted(keys)
 
 
+def test_a_page_read_ahead_while_scrolling_up_is_shown_at_the_top(
+    qtbot, window: MainWindow
+) -> None:
+    seeded = bulk_seed(window.core.store, conversations=2, messages=3_000, big_thread=3_000)
+    window.list_model.load()
+    assert seeded.big_conversation_id is not None
+    window.open_conversation(seeded.big_conversation_id)
+    pane, view = window.pane, window.pane.view
+    bar = view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 1500)
+    # Nearing the top, the view reads the next page ahead and measures it between frames…
+    bar.setValue(1000)
+    qtbot.waitUntil(lambda: view._staging == [], timeout=3000)
+    assert pane.model.rowCount() == PAGE_SIZE
+    # …and shows that same page once the scroll gets there.
+    bar.setValue(0)
+    qtbot.waitUntil(lambda: pane.model.rowCount() == 2 * PAGE_SIZE, timeout=3000)
+
+
 def test_day_separators_mark_the_first_message_of_each_day(qtbot, window: MainWindow) -> None:
     today = dt.datetime.now().replace(hour=12, minute=0, second=0, microsecond=0)
     yesterday = today - dt.timedelta(days=1)
