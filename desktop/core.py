@@ -22,6 +22,7 @@ What the window uses:
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, TypeVar
@@ -45,6 +46,7 @@ from desktop.store.service import Store
 from desktop.workers import TaskPool
 
 if TYPE_CHECKING:
+    from desktop import composer_files
     from desktop.frontdesk.setup_file import SetupHolder
     from desktop.gateway.media_worker import MediaFetcher
     from desktop.team.service import TeamService
@@ -100,24 +102,32 @@ class Core:
         )
         self.resume_watcher = ResumeWatcher(self._on_resume)
         self._stopped = False
-        #: The shareable front-desk setup (quick replies, hours, auto-replies); see open().
-        self.front_desk: SetupHolder
+        self._front_desk: SetupHolder | None = None
+        self._front_desk_lock = threading.Lock()
 
     # -- phase 1: local and quick ------------------------------------------------------------
 
     def open(self) -> None:
         """Create the data folder, read settings, open (and migrate) the database."""
-        from desktop.frontdesk.setup_file import open_for_app
-
         self.paths.create()
-        settings = self.settings_store.load()
-        self.front_desk = open_for_app(
-            self.paths.data_dir,
-            demo=self.options.demo,
-            legacy_away_text=settings.auto_reply_text,
-        )
+        self.settings_store.load()
         self.store.open()
         self.network.setup_holder = lambda: self.front_desk
+
+    @property
+    def front_desk(self) -> SetupHolder:
+        """The shareable front-desk setup (quick replies, hours, auto-replies), read on
+        first use — not on the way to the first paint; :meth:`start` reads it at the latest."""
+        with self._front_desk_lock:
+            if self._front_desk is None:
+                from desktop.frontdesk.setup_file import open_for_app
+
+                self._front_desk = open_for_app(
+                    self.paths.data_dir,
+                    demo=self.options.demo,
+                    legacy_away_text=self.settings.auto_reply_text,
+                )
+            return self._front_desk
 
     @property
     def settings(self) -> Settings:
@@ -149,9 +159,18 @@ class Core:
         if not self.store.check_health().writable:
             return  # the window says what happened and offers the repair; nothing writes
         self.account.find_keyring()
+        _ = self.front_desk  # auto-replies answer from the first webhook on
         self.network.start()
         self.resume_watcher.start()
         self.tasks.submit(self.store.back_up_daily)
+        self.tasks.submit(self.tidy_composer_pictures)
+
+    def tidy_composer_pictures(self) -> composer_files.Sweep:
+        """Delete pasted/shrunk pictures no draft refers to any more (blocking: a worker)."""
+        from desktop import composer_files
+
+        keep = composer_files.referenced(self.store.reader())
+        return composer_files.sweep(self.paths.composer_pictures, keep)
 
     def with_store_closed(self, work: Callable[[], T]) -> T:
         """Stop what writes and close the database, run ``work`` (a repair, a restore),

@@ -94,8 +94,8 @@ def run(
     from PySide6.QtGui import QIcon
 
     from desktop.platform_support import resource_path
-    from desktop.ui.damage_dialog import open_until_usable, watch_store_health
     from desktop.ui.main_window import MainWindow
+    from desktop.ui.store_guard import open_until_usable, watch_store_health
 
     app.setWindowIcon(QIcon(str(resource_path("icons", "twoway.svg"))))
     # A damaged, empty, read-only or locked database: a dialog with the way out, not a
@@ -130,6 +130,7 @@ def run(
         if on_first_paint is not None:
             on_first_paint()
         window.warm_up()
+        session.watch_wake()
         _listen_for_second_launches(window, key)
         core.start()
         _start_tray(app, window, args.minimized)

@@ -1,11 +1,9 @@
 """When the message database cannot be used: say what happened, offer the way out.
 
-:func:`open_until_usable` opens the core and builds the main window; when the database is
-damaged, empty, missing, read-only or locked it shows :class:`DamageDialog` instead of a
-half-started app, and tries again after a repair, a restore or "Try again".
-:func:`watch_store_health` shows the same dialog over the running window when damage is
-found later (SQLite's page check after the first paint, or a failed read or write), and
-:func:`show_damage_dialog` is what the status area's "Repair…" button opens.
+:class:`DamageDialog` is what :mod:`desktop.ui.store_guard` shows instead of a
+half-started app when the database is damaged, empty, missing, read-only or locked (and
+over the running window when damage is found later); :func:`show_damage_dialog` is also
+what the status area's "Repair…" button opens.
 
 Repair and restore run off the GUI thread (:mod:`desktop.ui.tasks`); their progress
 lines come back as queued calls.  At start the store is not open, so they work on the
@@ -17,13 +15,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, SignalInstance
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -45,12 +42,9 @@ from desktop.ui.form_widgets import StatusLine, hint_label
 
 if TYPE_CHECKING:
     from desktop.core import Core
-    from desktop.domain.connection import ConnectionSnapshot
     from desktop.recovery import RepairOutcome
 
 logger = logging.getLogger(__name__)
-
-W = TypeVar("W", bound=QWidget)
 
 
 class Outcome(Enum):
@@ -301,28 +295,6 @@ def _health_of(core: Core, exc: BaseException) -> StoreHealth:
     return core.store.mark_unusable(exc)
 
 
-def open_until_usable(
-    core: Core, build_window: Callable[[], W], *, smoke_test: bool = False
-) -> W | None:
-    """Open the core's data and build the window; offer repair, restore or retry when the
-    database cannot be used.  None: the user quit (or the smoke test failed)."""
-    while True:
-        try:
-            core.open()
-            return build_window()
-        except (StoreError, OSError, sqlite3.DatabaseError) as exc:
-            health = _health_of(core, exc)
-            logger.error("Could not open the data folder: %s", health.detail or health.headline)
-            core.store.close()
-        if smoke_test:
-            print(f"smoke test failed: {health.message}", file=sys.stderr)
-            return None
-        dialog = DamageDialog(core, health, at_start=True)
-        dialog.exec()
-        if dialog.outcome is Outcome.QUIT:
-            return None
-
-
 def show_damage_dialog(window: QWidget, core: Core) -> DamageDialog | None:
     """Over the running window (window-modal, not blocking); None when all is well."""
     health = core.store.health.current
@@ -344,21 +316,3 @@ def show_damage_dialog(window: QWidget, core: Core) -> DamageDialog | None:
     dialog.finished.connect(closed)
     dialog.open()
     return dialog
-
-
-def watch_store_health(window: QWidget, core: Core, connection_changed: SignalInstance) -> None:
-    """Show the dialog, once per problem, when the database turns out to be unusable while
-    the window is up.  ``connection_changed``: the bridge's ``connectionChanged`` signal."""
-    shown: set[HealthKind] = set()
-
-    def changed(snapshot: ConnectionSnapshot) -> None:
-        health = snapshot.store_health
-        if health.ok or health.writable:
-            shown.clear()  # a full disk passes by itself: the status area shows it
-            return
-        if health.kind in shown:
-            return
-        shown.add(health.kind)
-        show_damage_dialog(window, core)
-
-    connection_changed.connect(changed)

@@ -59,8 +59,12 @@ class SessionWatcher(QObject):
         self._notifier: QSocketNotifier | None = None
         self._install_signals()
         app.commitDataRequest.connect(self._session_ending)
-        if on_wake is not None and sys.platform.startswith("linux"):
-            self._on_wake = on_wake
+        self._on_wake = on_wake
+
+    def watch_wake(self) -> None:
+        """Listen for the OS's "woke up" signal (Linux: logind's PrepareForSleep).  Called
+        after the first paint: QtDBus and the system bus are not on its path."""
+        if self._on_wake is not None and sys.platform.startswith("linux"):
             self._watch_logind()
 
     # -- stop signals --------------------------------------------------------------------------
@@ -150,7 +154,7 @@ class SessionWatcher(QObject):
 
     @Slot(bool)
     def _prepare_for_sleep(self, going_to_sleep: bool) -> None:
-        if not going_to_sleep:
+        if not going_to_sleep and self._on_wake is not None:
             self._on_wake("the computer woke up")
 
 

@@ -18,8 +18,9 @@ from desktop.core import Core, CoreOptions
 from desktop.domain.store_health import HealthKind
 from desktop.store import backups, health
 from desktop.store.service import Store
-from desktop.ui.damage_dialog import DamageDialog, open_until_usable, watch_store_health
+from desktop.ui.damage_dialog import DamageDialog
 from desktop.ui.main_window import MainWindow
+from desktop.ui.store_guard import open_until_usable, watch_store_health
 from tests.damage_helpers import damage_page
 from tests.gui.conftest import inbound
 
@@ -178,7 +179,8 @@ def test_damage_found_after_the_first_paint_is_shown_and_repaired_over_the_windo
         qtbot.mouseClick(shown.continue_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: dialog() is None)
 
-        assert core.store.health.current.kind is HealthKind.OK
+        # The page check of the repaired file runs as the app restarts, after the report.
+        qtbot.waitUntil(lambda: core.store.health.current.kind is HealthKind.OK, timeout=10000)
         qtbot.waitUntil(lambda: status.headline.text() != "The message database is damaged")
         assert window.conversation_count() == 12
         core.messaging.mark_read(1).result(timeout=10)  # writes are accepted again

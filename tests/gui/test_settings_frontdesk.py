@@ -144,6 +144,7 @@ def test_hours_with_breaks_closed_dates_and_a_time_zone(qtbot, gui_core: Core) -
 
 
 def test_bad_hours_are_explained_on_their_tab_and_nothing_is_saved(qtbot, gui_core: Core) -> None:
+    _ = gui_core.front_desk  # the setup file is written on first use (start() at the latest)
     before = setup_path(gui_core.paths.data_dir).read_bytes()
     dialog = open_settings(qtbot, gui_core)
     _q, hours, _a = pages(dialog)
