@@ -308,6 +308,9 @@ def in_process(
             """Page by page to the top; ``ahead``: as a reader scrolls (the view reads and
             measures the next page between frames), else jumping straight to the top."""
             times: list[float] = []
+            settle = time.perf_counter() + 0.3  # the open thread's layout and pictures
+            while time.perf_counter() < settle:
+                app.processEvents()
             for _ in range(pages):
                 if ahead:
                     bar.setValue(1000)  # nearing the top, a few wheel turns away
@@ -442,8 +445,15 @@ def main() -> None:
             f"seeded {seeded.messages:,} messages in {seeded.conversations:,} conversations "
             f"in {time.perf_counter() - started:.1f} s ({data_dir})"
         )
-    else:
-        big_id = 1 if args.big_thread else None
+    elif args.big_thread:  # a reused folder: its biggest conversation
+        import sqlite3
+
+        with sqlite3.connect(f"file:{paths.database}?mode=ro", uri=True) as conn:
+            biggest = conn.execute(
+                "SELECT conversation_id FROM messages GROUP BY conversation_id "
+                "ORDER BY count(*) DESC LIMIT 1"
+            ).fetchone()
+        big_id = int(biggest[0]) if biggest else None
 
     if not args.skip_first_paint:
         bare, ours, heavy, rss = first_paint(data_dir, args.runs)

@@ -25,9 +25,12 @@ no error in the log.
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import http.client
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -58,6 +61,21 @@ class Sample:
     threads: int
     rss_mb: float
     db_mb: float
+    sqlite_mb: float
+    py_blocks_k: float
+
+
+def _sqlite_heap() -> Callable[[], int]:
+    """SQLite's own count of the heap it holds in this process (page caches, statements)."""
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
+    except OSError:  # statically linked: nothing to read
+        return lambda: 0
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    return lambda: int(lib.sqlite3_memory_used())
+
+
+_SQLITE_HEAP = _sqlite_heap()
 
 
 def _sample(label: str, data_dir: Path) -> Sample:
@@ -67,21 +85,37 @@ def _sample(label: str, data_dir: Path) -> Sample:
         for name in ("twoway.sqlite3", "twoway.sqlite3-wal")
         if (data_dir / name).exists()
     )
-    return Sample(label, me.num_fds(), me.num_threads(), me.memory_info().rss / 2**20, db / 2**20)
+    return Sample(
+        label,
+        me.num_fds(),
+        me.num_threads(),
+        me.memory_info().rss / 2**20,
+        db / 2**20,
+        _SQLITE_HEAP() / 2**20,
+        sys.getallocatedblocks() / 1000,
+    )
 
 
 def _report(week: str, samples: list[Sample], log: Path) -> None:
     print(f"\n{week}")
-    print(f"{'progress':>10} {'fds':>6} {'threads':>8} {'RSS MB':>8} {'DB MB':>8}")
+    print(
+        f"{'progress':>10} {'fds':>6} {'threads':>8} {'RSS MB':>8} {'DB MB':>8}"
+        f" {'SQLite MB':>10} {'Py blocks k':>12}"
+    )
     for s in samples:
-        print(f"{s.label:>10} {s.fds:>6} {s.threads:>8} {s.rss_mb:>8.1f} {s.db_mb:>8.1f}")
+        print(
+            f"{s.label:>10} {s.fds:>6} {s.threads:>8} {s.rss_mb:>8.1f} {s.db_mb:>8.1f}"
+            f" {s.sqlite_mb:>10.1f} {s.py_blocks_k:>12.0f}"
+        )
     warm, last = samples[1], samples[-1]
     fd_range = max(s.fds for s in samples[1:]) - min(s.fds for s in samples[1:])
     thread_range = max(s.threads for s in samples[1:]) - min(s.threads for s in samples[1:])
     print(
         f"after warm-up: descriptors {warm.fds}→{last.fds} (range {fd_range}), threads "
         f"{warm.threads}→{last.threads} (range {thread_range}), RSS {warm.rss_mb:.1f}→"
-        f"{last.rss_mb:.1f} MB ({last.rss_mb - warm.rss_mb:+.1f} MB)"
+        f"{last.rss_mb:.1f} MB ({last.rss_mb - warm.rss_mb:+.1f} MB), of which SQLite's heap "
+        f"{last.sqlite_mb - warm.sqlite_mb:+.1f} MB, Python objects "
+        f"{last.py_blocks_k - warm.py_blocks_k:+.0f}k blocks"
     )
     text = log.read_text(encoding="utf-8") if log.exists() else ""
     errors = [line for line in text.splitlines() if " ERROR " in line or "Traceback" in line]
