@@ -110,11 +110,18 @@ class MediaShelf:
         return shared
 
 
+#: The answer to almost every webhook, built once: ``<Response />`` with nothing to send.
+_EMPTY_TWIML: Final = str(MessagingResponse())
+
+
 def _twiml(reply: str | None = None) -> Response:
-    twiml = MessagingResponse()
     if reply:
+        twiml = MessagingResponse()
         twiml.message(reply)
-    return Response(str(twiml), status=200, content_type="text/xml; charset=utf-8")
+        body = str(twiml)
+    else:
+        body = _EMPTY_TWIML
+    return Response(body, status=200, content_type="text/xml; charset=utf-8")
 
 
 def _plain(status: int, text: str) -> Response:
