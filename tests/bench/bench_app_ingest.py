@@ -29,7 +29,12 @@ POSTed to its receiver port on 127.0.0.1.  Each run opens a fresh data folder an
    as the row's snippet — seen in the model's own signals on the GUI thread.  Both ends
    read ``time.monotonic()`` (``CLOCK_MONOTONIC`` on Linux: one clock for all processes).
 
-``--show-threads`` prints the app's thread names and idents (to read a py-spy profile).
+Each phase also prints the app process's CPU time by thread (psutil), exact and free of
+profiler overhead.  For a profile by function, run it under py-spy, e.g.
+``py-spy record --threads --format raw -o prof.txt -- python -m tests.bench.bench_app_ingest
+--runs 1 --skip-headless`` (``--gil`` for the GIL holder only); py-spy counts threads waiting
+in ``Condition.wait``, ``queue.get`` and waitress's ``poll`` as busy here, so leave those out
+when reading it.  ``--show-threads`` prints the app's thread names and idents.
 """
 
 from __future__ import annotations
