@@ -10,8 +10,9 @@ test platform) notifications become in-window toasts and closing the window quit
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
@@ -28,6 +29,7 @@ from desktop.store import queries
 if TYPE_CHECKING:
     from desktop.config import Settings
     from desktop.core import Core
+    from desktop.store.queries import ConversationRow
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +43,40 @@ FIRST_LINE_CHARS: Final = 120
 # --- Qt-free: what to say, and when -----------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class Notice:
-    """One inbound text worth telling the user about."""
+    """One inbound text worth telling the user about.
 
-    conversation_id: int
-    sender: str
-    text: str
+    Who sent it and what it says may be read only when first asked for (``describe``): a
+    burst of a thousand texts becomes one summary that names only the newest of them and
+    counts the rest, so reading and formatting every one would be wasted."""
+
+    __slots__ = ("_describe", "_details", "conversation_id")
+
+    def __init__(
+        self,
+        conversation_id: int,
+        sender: str = "",
+        text: str = "",
+        *,
+        describe: Callable[[], tuple[str, str]] | None = None,
+    ) -> None:
+        self.conversation_id = conversation_id
+        self._details: tuple[str, str] | None = (sender, text) if describe is None else None
+        self._describe = describe
+
+    def _read(self) -> tuple[str, str]:
+        if self._details is None:
+            assert self._describe is not None
+            self._details, self._describe = self._describe(), None
+        return self._details
+
+    @property
+    def sender(self) -> str:
+        return self._read()[0]
+
+    @property
+    def text(self) -> str:
+        return self._read()[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,38 +373,32 @@ class TrayController(QObject):
     # -- notifications --------------------------------------------------------------------------
 
     def _notices(self, added: Sequence[MessageAdded]) -> list[Notice]:
-        wanted = [e for e in added if e.notify and e.direction == "inbound"]
-        if not wanted:
-            return []
-        reader = self._core.store.reader()
-        rows = {m.id: m for m in queries.messages_by_id(reader, [e.message_id for e in wanted])}
-        senders: dict[int, str] = {}
-        notices: list[Notice] = []
-        for event in wanted:
-            message = rows.get(event.message_id)
-            if message is None:
-                continue
-            if event.conversation_id not in senders:
-                senders[event.conversation_id] = self._sender_name(
-                    event.conversation_id, message.from_number, message.to_number
-                )
-            types = [m.content_type for m in message.media]
-            if not types and message.num_media:
-                types = ["image/*"] * message.num_media
-            notices.append(
-                Notice(
-                    event.conversation_id,
-                    senders[event.conversation_id],
-                    first_line(message.body, types),
-                )
-            )
-        return notices
+        return [
+            Notice(event.conversation_id, describe=functools.partial(self._describe, event))
+            for event in added
+            if event.notify and event.direction == "inbound"
+        ]
 
-    def _sender_name(self, conversation_id: int, from_number: str, our_number: str) -> str:
-        row = queries.conversation(self._core.store.reader(), conversation_id)
+    def _describe(self, event: MessageAdded) -> tuple[str, str]:
+        """Who sent the text and its first line (only for the notices a popup names)."""
+        reader = self._core.store.reader()
+        found = queries.messages_by_id(reader, [event.message_id])
+        row = queries.conversation(reader, event.conversation_id)
+        if not found:  # gone already (a repair): still say who wrote
+            if row is None:
+                return APP_NAME, "New message"
+            return self._sender_name(row, row.contact_number), "New message"
+        message = found[0]
+        types = [m.content_type for m in message.media]
+        if not types and message.num_media:
+            types = ["image/*"] * message.num_media
+        return self._sender_name(row, message.from_number), first_line(message.body, types)
+
+    @staticmethod
+    def _sender_name(row: ConversationRow | None, from_number: str) -> str:
         if row is not None and row.contact_name.strip():
             return row.contact_name.strip()
-        return display(from_number, region_of(our_number))
+        return display(from_number, region_of(row.our_number if row is not None else ""))
 
     def _burst_window_ended(self) -> None:
         popup = self._coalescer.window_ended()
