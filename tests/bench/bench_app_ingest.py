@@ -156,8 +156,12 @@ class OpenApp:
     data_dir: Path
 
     def close(self) -> None:
+        # As the app quits: the window stops listening before the core stops, and goes,
+        # so the next run's event loop does not deliver this run's last events to it.
+        self.window.bridge.detach()
         self.window.close()
         self.core.stop()
+        self.window.deleteLater()
 
 
 def open_app(data_dir: Path, environ: dict[str, str]) -> OpenApp:
