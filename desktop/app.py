@@ -41,8 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cli.run_doctor(parsed)
     if isinstance(parsed, cli.RepairArgs):
         return cli.run_repair(parsed)
-    from desktop.config import Paths, default_data_dir
     from desktop.logs import setup_logging
+    from desktop.paths import Paths, default_data_dir
 
     data_dir = parsed.data_dir or default_data_dir(demo=parsed.demo)
     setup_logging(Paths(data_dir).log_file, verbose=parsed.verbose)

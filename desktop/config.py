@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from desktop import APP_NAME
 from desktop.guarded import GuardedValue
+from desktop.paths import Paths as Paths  # re-exported: where every file is
+from desktop.paths import default_data_dir as default_data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -37,83 +38,6 @@ DEFAULT_POLL_INTERVAL_S: Final = 15
 #: Bounds of "check Twilio every N seconds".
 POLL_MIN_S: Final = 5
 POLL_MAX_S: Final = 3600
-
-
-def default_data_dir(*, demo: bool = False) -> Path:
-    """The per-user data folder; the demo gets its own so it never mixes with real data."""
-    import platformdirs  # imported here: only needed when no --data-dir is given
-
-    base = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False, roaming=True))
-    return base / "demo" if demo else base
-
-
-@dataclass(frozen=True)
-class Paths:
-    """Every file Twoway writes, derived from one data folder."""
-
-    data_dir: Path
-
-    @property
-    def database(self) -> Path:
-        return self.data_dir / "twoway.sqlite3"
-
-    @property
-    def settings(self) -> Path:
-        return self.data_dir / "settings.json"
-
-    @property
-    def logs(self) -> Path:
-        return self.data_dir / "logs"
-
-    @property
-    def log_file(self) -> Path:
-        return self.logs / "twoway.log"
-
-    @property
-    def media(self) -> Path:
-        return self.data_dir / "media"
-
-    @property
-    def thumbnails(self) -> Path:
-        return self.data_dir / "media" / "thumbnails"
-
-    @property
-    def outgoing_media(self) -> Path:
-        return self.data_dir / "media" / "outgoing"
-
-    @property
-    def composer_pictures(self) -> Path:
-        """Pictures pasted or shrunk in the composer, kept while a draft refers to them."""
-        return self.data_dir / "media" / "composer"
-
-    @property
-    def encrypted_secrets(self) -> Path:
-        """Credentials sealed with the user's passphrase, where no secure keyring exists."""
-        return self.data_dir / "credentials.encrypted"
-
-    @property
-    def backups(self) -> Path:
-        return self.data_dir / "backups"
-
-    @property
-    def state(self) -> Path:
-        """Runtime state of helpers such as the ngrok agent (pid files, agent config)."""
-        return self.data_dir / "state"
-
-    def create(self) -> None:
-        for folder in (
-            self.data_dir,
-            self.logs,
-            self.media,
-            self.thumbnails,
-            self.outgoing_media,
-            self.backups,
-            self.state,
-        ):
-            folder.mkdir(parents=True, exist_ok=True)
-        if os.name == "posix":
-            # Messages are personal data: keep the folder private to the user.
-            self.data_dir.chmod(0o700)
 
 
 class TunnelMode(StrEnum):

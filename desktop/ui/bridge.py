@@ -16,14 +16,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from desktop.core import Core
 from desktop.domain.connection import ConnectionSnapshot
 from desktop.domain.events import Event
+
+if TYPE_CHECKING:
+    from desktop.core import Core
 
 logger = logging.getLogger(__name__)
 

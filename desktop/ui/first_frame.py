@@ -11,8 +11,12 @@ first paint the real widgets replace it (:meth:`MainWindow.warm_up`), in the sam
 
 from __future__ import annotations
 
+import json
+import logging
+import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QColor, QFont, QPalette
@@ -39,14 +43,62 @@ from desktop.ui.metrics import (
 )
 
 if TYPE_CHECKING:
+    from desktop.paths import Paths
     from desktop.store.queries import ConversationRow
+
+logger = logging.getLogger(__name__)
 
 #: How many conversations fit on a tall screen; the rest come with the real list.
 ROWS_TO_PAINT = 10
 _NAME_CHARS = 26
 _SNIPPET_CHARS = 34
+#: desktop.config.ENV_PHONE_NUMBER (that module is too heavy to import before this frame).
+ENV_PHONE_NUMBER = "TWOWAY_PHONE_NUMBER"
 #: The real sidebar's search row: 12 px above a ~30 px field, 8 px below.
 SEARCH_ROW_HEIGHT = 52
+
+
+@dataclass(frozen=True)
+class EarlyLook:
+    """What the first frame shows when it is painted before the core exists."""
+
+    demo: bool
+    rows: list[ConversationRow] = field(default_factory=list)
+    #: Our number, for reading customers' numbers nationally ('' when not known yet).
+    home_number: str = ""
+
+
+def read_early_look(paths: Paths, *, demo: bool, environ: Mapping[str, str]) -> EarlyLook:
+    """The newest conversations and our number, read straight from the files.
+
+    Only a look: a missing, damaged, locked or not yet upgraded database gives no rows
+    (the core opens it next and says what is wrong), an unreadable settings file no number.
+    """
+    from desktop.store import queries
+    from desktop.store.database import StoreError, connect, schema_version
+    from desktop.store.schema import SCHEMA_VERSION
+
+    rows: list[ConversationRow] = []
+    if paths.database.exists():
+        try:
+            conn = connect(paths.database, read_only=True, create=False)
+            try:
+                conn.execute("PRAGMA busy_timeout = 100")  # a writer holding it: no look
+                if schema_version(conn) == SCHEMA_VERSION:
+                    rows = queries.conversations(conn, limit=ROWS_TO_PAINT)
+            finally:
+                conn.close()
+        except (StoreError, sqlite3.Error) as exc:
+            logger.debug("No early look at the conversations: %s", exc)
+    number = environ.get(ENV_PHONE_NUMBER, "").strip()
+    if not number:
+        try:
+            settings = json.loads(paths.settings.read_text(encoding="utf-8"))
+            found = settings.get("phone_number") if isinstance(settings, dict) else None
+            number = found if isinstance(found, str) else ""
+        except (OSError, ValueError):
+            number = ""
+    return EarlyLook(demo=demo, rows=rows, home_number=number)
 
 
 def _escape(text: str) -> str:

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from desktop import APP_NAME, __version__
 from desktop.ui import tasks
-from desktop.ui.bridge import CoreBridge
 from desktop.ui.formatting import NumberFormatter
 from desktop.ui.metrics import DEMO_TEXT, EMPTY_THREAD_TEXT, SIDEBAR_WIDTH, WINDOW_SIZE
 
@@ -36,8 +35,10 @@ if TYPE_CHECKING:
     from desktop.domain.connection import ConnectionSnapshot
     from desktop.domain.events import Event
     from desktop.store.queries import SearchHit
+    from desktop.ui.bridge import CoreBridge
     from desktop.ui.contacts_view import ContactsDialog
     from desktop.ui.export_dialog import ExportDialog
+    from desktop.ui.first_frame import EarlyLook
     from desktop.ui.readiness_panel import ReadinessPanel
     from desktop.ui.thread_pane import ThreadPane
 
@@ -54,14 +55,24 @@ class Tray(Protocol):
 
 class MainWindow(QMainWindow):
     def __init__(
-        self, core: Core, bridge: CoreBridge | None = None, *, fast_start: bool = False
+        self,
+        core: Core | None,
+        bridge: CoreBridge | None = None,
+        *,
+        fast_start: bool = False,
+        early: EarlyLook | None = None,
     ) -> None:
         """``fast_start``: paint a :class:`FirstFrame` now and build the real parts (and
-        load phonenumbers) in :meth:`warm_up`, right after the first paint."""
+        load phonenumbers) in :meth:`warm_up`, right after the first paint.
+
+        ``core=None`` with ``early``: the app's start — paint the first frame from what was
+        read straight from the files, before the core (and the settings loader, the store,
+        the network modules) is even imported; :meth:`attach` hands the core over, then
+        :meth:`warm_up` builds the rest.  Nothing but painting works before attach."""
         super().__init__()
-        self.core = core
-        tasks.use_pool(core.tasks)
-        self.bridge = bridge or CoreBridge(core, self)
+        self.core: Core
+        self.bridge: CoreBridge
+        self._attached = False
         self.tray: Tray | None = None
         self._quitting = False
         self._asked_unlock = False
@@ -69,7 +80,7 @@ class MainWindow(QMainWindow):
         self._built = False
         self._pane: ThreadPane | None = None
         #: With fast_start, a conversation chosen before the first paint opens in warm_up().
-        self._deferred = fast_start
+        self._deferred = fast_start or core is None
         self._pending_conversation: int | None = None
         self.readiness_panel: ReadinessPanel | None = None
         self.contacts_dialog: ContactsDialog | None = None
@@ -80,12 +91,40 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(*MINIMUM_SIZE)
         self._shown_once = False
         self.fit_to_screen()
-        self.numbers = NumberFormatter(self._home_number(), defer=fast_start)
         bar = self.menuBar()
         self._menus = {
             name: bar.addMenu(name) for name in ("&File", "&Edit", "&Conversation", "&Help")
         }
-        if fast_start:
+        if core is None:
+            if early is None:
+                raise ValueError("A window without its core needs the early look to paint")
+            from desktop.ui.first_frame import FirstFrame
+
+            self.numbers = NumberFormatter(early.home_number, defer=True)
+            self.setCentralWidget(
+                FirstFrame(early.rows, self.numbers, demo=early.demo, parent=self)
+            )
+            return
+        self.numbers = NumberFormatter(defer=fast_start)
+        self.attach(core, bridge)
+
+    @property
+    def attached(self) -> bool:
+        """Whether the window has its core (always, except just after the app's start)."""
+        return self._attached
+
+    def attach(self, core: Core, bridge: CoreBridge | None = None) -> None:
+        """Hand the window its core: listen to it, and show its first frame if none is up."""
+        from desktop.ui.bridge import CoreBridge
+
+        self.core = core
+        tasks.use_pool(core.tasks)
+        self.bridge = bridge or CoreBridge(core, self)
+        self._attached = True
+        self.numbers.set_home_number(self._home_number())
+        if self.centralWidget() is not None:  # the early first frame is already up
+            return
+        if self._deferred:
             from desktop.store import queries
             from desktop.ui.first_frame import ROWS_TO_PAINT, FirstFrame
 
@@ -697,7 +736,8 @@ class MainWindow(QMainWindow):
             if callable(hint):
                 hint()
             return
-        self.bridge.detach()
+        if self._attached:  # closed before its core came: nothing listens yet
+            self.bridge.detach()
         super().closeEvent(event)
 
     def unread_summary(self) -> dict[int, int]:

@@ -169,10 +169,10 @@ _TWOWAY: Final = """
 import os, sys, time
 t0 = float(sys.argv[1])
 from desktop import cli
-from desktop.config import Paths
+from desktop.paths import Paths
 from desktop.logs import setup_logging
 args = cli.parse(["--data-dir", sys.argv[2]])
-setup_logging(Paths(args.data_dir).log_file)
+setup_logging(Paths(args.data_dir).log_file)  # as desktop.app.main does
 from desktop.ui.application import run
 def painted():
     print(f"PAINT {(time.time() - t0) * 1000:.1f}", flush=True)
