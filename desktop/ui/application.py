@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtGui import QGuiApplication, QImageReader
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop import APP_NAME, __version__
 from desktop.cli import AppArgs
@@ -56,6 +55,8 @@ class _FirstPaint(QObject):
 
 
 def _image_formats() -> str:
+    from PySide6.QtGui import QImageReader
+
     return ", ".join(sorted(bytes(f.data()).decode() for f in QImageReader.supportedImageFormats()))
 
 
@@ -160,6 +161,8 @@ class _Startup:
             core = Core(_core_options(args, self._data_dir))
         except (StoreError, OSError, ValueError) as exc:  # ValueError: a malformed environment
             logger.error("Could not open the data folder: %s", exc)
+            from PySide6.QtWidgets import QMessageBox
+
             QMessageBox.critical(window, APP_NAME, f"{APP_NAME} could not open its data.\n\n{exc}")
             self._fail()
             return
@@ -231,6 +234,8 @@ def _smoke_test(app: QApplication, args: AppArgs, data_dir: Path) -> int:
     if window is None:
         core.stop()
         return 1
+    from PySide6.QtGui import QGuiApplication
+
     window.show()
     app.processEvents()
     print(
