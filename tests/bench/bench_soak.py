@@ -63,6 +63,24 @@ class Sample:
     db_mb: float
     sqlite_mb: float
     py_blocks_k: float
+    #: Resident memory that is the process's own (heap, stacks) vs. mapped files (libraries,
+    #: the database's shared-memory index): only the first can be a leak.
+    anon_mb: float = 0.0
+    file_mb: float = 0.0
+
+
+def _resident_split() -> tuple[float, float]:
+    """RssAnon and RssFile + RssShmem from /proc (Linux), in MB; zeros elsewhere."""
+    found: dict[str, float] = {}
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                key, _, value = line.partition(":")
+                if key in ("RssAnon", "RssFile", "RssShmem"):
+                    found[key] = int(value.split()[0]) / 1024
+    except OSError:
+        return 0.0, 0.0
+    return found.get("RssAnon", 0.0), found.get("RssFile", 0.0) + found.get("RssShmem", 0.0)
 
 
 def _sqlite_heap() -> Callable[[], int]:
@@ -93,6 +111,7 @@ def _sample(label: str, data_dir: Path) -> Sample:
         db / 2**20,
         _SQLITE_HEAP() / 2**20,
         sys.getallocatedblocks() / 1000,
+        *_resident_split(),
     )
 
 
@@ -100,12 +119,12 @@ def _report(week: str, samples: list[Sample], log: Path) -> None:
     print(f"\n{week}")
     print(
         f"{'progress':>10} {'fds':>6} {'threads':>8} {'RSS MB':>8} {'DB MB':>8}"
-        f" {'SQLite MB':>10} {'Py blocks k':>12}"
+        f" {'SQLite MB':>10} {'Py blocks k':>12} {'anon MB':>8} {'files MB':>9}"
     )
     for s in samples:
         print(
             f"{s.label:>10} {s.fds:>6} {s.threads:>8} {s.rss_mb:>8.1f} {s.db_mb:>8.1f}"
-            f" {s.sqlite_mb:>10.1f} {s.py_blocks_k:>12.0f}"
+            f" {s.sqlite_mb:>10.1f} {s.py_blocks_k:>12.0f} {s.anon_mb:>8.1f} {s.file_mb:>9.1f}"
         )
     warm, last = samples[1], samples[-1]
     fd_range = max(s.fds for s in samples[1:]) - min(s.fds for s in samples[1:])
@@ -115,7 +134,8 @@ def _report(week: str, samples: list[Sample], log: Path) -> None:
         f"{warm.threads}→{last.threads} (range {thread_range}), RSS {warm.rss_mb:.1f}→"
         f"{last.rss_mb:.1f} MB ({last.rss_mb - warm.rss_mb:+.1f} MB), of which SQLite's heap "
         f"{last.sqlite_mb - warm.sqlite_mb:+.1f} MB, Python objects "
-        f"{last.py_blocks_k - warm.py_blocks_k:+.0f}k blocks"
+        f"{last.py_blocks_k - warm.py_blocks_k:+.0f}k blocks; anonymous "
+        f"{last.anon_mb - warm.anon_mb:+.1f} MB, mapped files {last.file_mb - warm.file_mb:+.1f} MB"
     )
     text = log.read_text(encoding="utf-8") if log.exists() else ""
     errors = [line for line in text.splitlines() if " ERROR " in line or "Traceback" in line]
