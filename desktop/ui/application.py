@@ -1,10 +1,13 @@
-"""Starts Qt: the application object, the core's local phase, the window, then the network.
+"""Starts Qt: the application object, the window's first frame, the core, then the network.
 
-The order is what makes the window appear fast: only local work (settings, the database,
-the conversation list) happens before the first paint; the network side (credentials in
-the keyring, the webhook listener, Twilio, ngrok) starts on a background thread once the
-window has been painted, together with the tray and, on first run, the setup wizard.
-Nothing on the first-paint path imports twilio, werkzeug, keyring, pyngrok or requests.
+The order is what makes the window appear fast.  Before the first paint there is only a
+read-only look at the files (the newest conversations, our number) and the window's first
+frame; right after it (:class:`_Startup`) the core is imported and opened — settings, the
+database, with the damage dialog when it cannot be used — the window takes its core and
+builds its real parts, and the network side (credentials in the keyring, the webhook
+listener, Twilio, ngrok) starts on a background thread, together with the tray and, on
+first run, the setup wizard.  Nothing on the first-paint path imports the core, twilio,
+werkzeug, keyring, pyngrok or requests.
 """
 
 from __future__ import annotations
