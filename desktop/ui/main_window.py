@@ -117,6 +117,8 @@ class MainWindow(QMainWindow):
         """Hand the window its core: listen to it, and show its first frame if none is up."""
         from desktop.ui.bridge import CoreBridge
 
+        if self._attached:  # attached again (a retry at start): the old bridge stops
+            self.bridge.detach()
         self.core = core
         tasks.use_pool(core.tasks)
         self.bridge = bridge or CoreBridge(core, self)
