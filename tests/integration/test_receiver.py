@@ -383,3 +383,14 @@ def test_auth_token_never_reaches_the_database(running_receiver: RunningReceiver
     running_receiver.post_signed("/twilio/sms", inbound_params(), token="0" * 32)
     for path in running_receiver.store.path.parent.glob("twoway.sqlite3*"):
         assert AUTH_TOKEN.encode() not in path.read_bytes()
+
+
+def test_a_webhook_signed_with_the_default_port_written_out_is_accepted(
+    running_receiver: RunningReceiver,
+) -> None:
+    # Twilio has signed https URLs both with and without ":443"; both are ours.
+    reply = running_receiver.post_signed(
+        "/twilio/sms", inbound_params(), sign_url=PUBLIC_URL + ":443/twilio/sms"
+    )
+    assert reply.status == 200
+    assert running_receiver.count() == 1
