@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from desktop.core import Core, CoreOptions
+from desktop.core import Core
 from desktop.simulator.server import SimulatedTwilio
 from desktop.ui.team_page import TeamPage
-
-OUR = "+15035550100"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.team_helpers import OUR, team_core
 
 
 @pytest.fixture
@@ -30,27 +22,7 @@ def sim() -> Iterator[SimulatedTwilio]:
 
 
 def _core(tmp_path: Path, sim: SimulatedTwilio, *, team: bool) -> Core:
-    port = _port()
-    environ = {
-        "TWILIO_ACCOUNT_SID": sim.account_sid,
-        "TWILIO_AUTH_TOKEN": sim.auth_token,
-        "TWOWAY_TWILIO_API_URL": sim.base_url,
-        "TWOWAY_PHONE_NUMBER": OUR,
-        "TWOWAY_STAFF_NAME": "Sam",
-    }
-    if team:
-        environ["TWOWAY_TEAM"] = "1"
-    core = Core(
-        CoreOptions(
-            data_dir=tmp_path / "data",
-            port=port,
-            public_url=f"http://127.0.0.1:{port}",
-            environ=environ,
-            team_lease_ttl_s=3.0,
-        )
-    )
-    core.open()
-    return core
+    return team_core(tmp_path / "data", sim, "Sam", team_from_environment=team)
 
 
 def test_the_page_shows_who_is_online_and_who_holds_the_webhook(

@@ -4,7 +4,6 @@ simulated Twilio account, team timings ten times faster than the real ones (leas
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from desktop.core import Core, CoreOptions
+from desktop.core import Core
 from desktop.simulator.config import SimulatorConfig
 from desktop.simulator.server import SimulatedTwilio
 from desktop.store import queries
@@ -21,16 +20,9 @@ from desktop.store.queries import MessageRow
 from desktop.ui.main_window import MainWindow
 from desktop.ui.thread_pane import ThreadPane
 from desktop.ui.thread_team import REFRESH_MS
+from tests.team_helpers import OUR, team_core
 
-OUR = "+15035550100"
 CUSTOMER = "+15035550142"
-TTL_S = 3.0
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -47,26 +39,7 @@ def laptop(qtbot, tmp_path: Path, sim: SimulatedTwilio) -> Iterator[Callable[...
     made: list[tuple[Core, MainWindow]] = []
 
     def make(name: str, *, team_from_environment: bool = True) -> MainWindow:
-        port = _port()
-        environ = {
-            "TWILIO_ACCOUNT_SID": sim.account_sid,
-            "TWILIO_AUTH_TOKEN": sim.auth_token,
-            "TWOWAY_TWILIO_API_URL": sim.base_url,
-            "TWOWAY_PHONE_NUMBER": OUR,
-            "TWOWAY_STAFF_NAME": name,
-        }
-        if team_from_environment:  # else the setting decides (Settings → Team)
-            environ["TWOWAY_TEAM"] = "1"
-        core = Core(
-            CoreOptions(
-                data_dir=tmp_path / name,
-                port=port,
-                public_url=f"http://127.0.0.1:{port}",
-                environ=environ,
-                team_lease_ttl_s=TTL_S,
-            )
-        )
-        core.open()
+        core = team_core(tmp_path / name, sim, name, team_from_environment=team_from_environment)
         core.start()
         window = MainWindow(core)
         qtbot.addWidget(window)

@@ -5,23 +5,21 @@ listener.  Lease timings are ten times faster than the real ones (TTL 3 s)."""
 from __future__ import annotations
 
 import dataclasses
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from desktop.core import Core, CoreOptions
+from desktop.core import Core
 from desktop.domain.auto_reply import AwayMessage
 from desktop.domain.hours import BusinessHours
 from desktop.simulator.config import SimulatorConfig
 from desktop.simulator.server import SimulatedTwilio
 from tests.integration.test_sync_harness import wait_until
+from tests.team_helpers import OUR, TTL_S, team_core
 
-OUR = "+15035550100"
 CUSTOMER = "+15035550142"
-TTL_S = 3.0
 
 
 @pytest.fixture
@@ -32,35 +30,12 @@ def sim() -> Iterator[SimulatedTwilio]:
         yield twilio
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def laptops(tmp_path: Path, sim: SimulatedTwilio) -> Iterator[Callable[[str], Core]]:
     made: list[Core] = []
 
     def make(name: str) -> Core:
-        port = _free_port()
-        environ = {
-            "TWILIO_ACCOUNT_SID": sim.account_sid,
-            "TWILIO_AUTH_TOKEN": sim.auth_token,
-            "TWOWAY_TWILIO_API_URL": sim.base_url,
-            "TWOWAY_PHONE_NUMBER": OUR,
-            "TWOWAY_TEAM": "1",
-            "TWOWAY_STAFF_NAME": name,
-        }
-        options = CoreOptions(
-            data_dir=tmp_path / name,
-            port=port,
-            public_url=f"http://127.0.0.1:{port}",
-            environ=environ,
-            team_lease_ttl_s=TTL_S,
-        )
-        core = Core(options)
-        core.open()
+        core = team_core(tmp_path / name, sim, name)
         made.append(core)
         return core
 

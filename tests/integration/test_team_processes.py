@@ -9,7 +9,6 @@ takes about half a minute.
 from __future__ import annotations
 
 import signal
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from desktop.simulator.server import SimulatedTwilio
 from desktop.team.lease import LeaseTimings
 from desktop.team.service import LIVE_MAP
 from tests.integration.app_process import CUSTOMER, OUR, AppProcess, launch, wait_for
+from tests.team_helpers import free_port
 
 pytestmark = pytest.mark.skipif(
     not hasattr(signal, "SIGKILL"), reason="real POSIX signals to a child process"
@@ -39,14 +39,8 @@ def sim() -> Iterator[SimulatedTwilio]:
         yield twilio
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _laptop(tmp_path: Path, sim: SimulatedTwilio, name: str) -> tuple[AppProcess, str]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     app = launch(
         tmp_path / name,
