@@ -98,12 +98,8 @@ class MainWindow(QMainWindow):
         if core is None:
             if early is None:
                 raise ValueError("A window without its core needs the early look to paint")
-            from desktop.ui.first_frame import FirstFrame
-
             self.numbers = NumberFormatter(early.home_number, defer=True)
-            self.setCentralWidget(
-                FirstFrame(early.rows, self.numbers, demo=early.demo, parent=self)
-            )
+            self._show_first_frame(early)
             return
         self.numbers = NumberFormatter(defer=fast_start)
         self.attach(core, bridge)
@@ -128,14 +124,17 @@ class MainWindow(QMainWindow):
             return
         if self._deferred:
             from desktop.store import queries
-            from desktop.ui.first_frame import ROWS_TO_PAINT, FirstFrame
+            from desktop.ui.first_frame import ROWS_TO_PAINT, EarlyLook
 
             rows = queries.conversations(core.store.reader(), limit=ROWS_TO_PAINT)
-            self.setCentralWidget(
-                FirstFrame(rows, self.numbers, demo=core.options.demo, parent=self)
-            )
+            self._show_first_frame(EarlyLook(demo=core.options.demo, rows=rows))
         else:
             self._build()
+
+    def _show_first_frame(self, look: EarlyLook) -> None:
+        from desktop.ui.first_frame import FirstFrame
+
+        self.setCentralWidget(FirstFrame(look.rows, self.numbers, demo=look.demo, parent=self))
 
     def _build(self) -> None:
         """The real window: sidebar, list, status, thread side, actions."""
