@@ -109,9 +109,10 @@ def test_three_laptops_one_owner_and_no_flapping(laptops: Callable[..., Laptop])
     assert {x.team.status.holder for x in team} == {owner.name}
 
 
-def test_a_vanished_owner_is_replaced_within_the_lease_time(
+def _owner_and_follower(
     laptops: Callable[..., Laptop],
-) -> None:
+) -> tuple[Laptop, Laptop, threading.Event]:
+    """Sam holds the webhook and Alex follows; the event is set when Alex takes over."""
     first, second = laptops("Sam"), laptops("Alex")
     first.team.start()
     wait_until(lambda: first.team.is_owner, 5, "first owner")
@@ -119,6 +120,13 @@ def test_a_vanished_owner_is_replaced_within_the_lease_time(
     wait_until(lambda: second.team.status.holder == "Sam", 5, "second follows")
     took_over = threading.Event()
     second.team.subscribe(lambda s: took_over.set() if s.owner else None)
+    return first, second, took_over
+
+
+def test_a_vanished_owner_is_replaced_within_the_lease_time(
+    laptops: Callable[..., Laptop],
+) -> None:
+    first, _second, took_over = _owner_and_follower(laptops)
     first.team.stop(release=False)  # as if the laptop died: no goodbye
     gone = time.monotonic()
     assert took_over.wait(TTL_S + 2)
@@ -130,13 +138,7 @@ def test_a_vanished_owner_is_replaced_within_the_lease_time(
 def test_an_owner_that_quits_hands_the_webhook_over_without_waiting_for_the_lease(
     laptops: Callable[..., Laptop],
 ) -> None:
-    first, second = laptops("Sam"), laptops("Alex")
-    first.team.start()
-    wait_until(lambda: first.team.is_owner, 5, "first owner")
-    second.team.start()
-    wait_until(lambda: second.team.status.holder == "Sam", 5, "second follows")
-    took_over = threading.Event()
-    second.team.subscribe(lambda s: took_over.set() if s.owner else None)
+    first, second, took_over = _owner_and_follower(laptops)
     first.team.stop()  # quits: hands the lease back
     quit_at = time.monotonic()
     assert took_over.wait(TTL_S + 2)
